@@ -1,0 +1,95 @@
+/* config.h - the typed, validated configuration (SPEC.md "Configuration file").
+ * A struct config is immutable once loaded; SIGHUP builds a new one and swaps
+ * the pointer. Durations are seconds, sizes bytes. Strings are owned by the
+ * struct and freed by config_free. */
+#ifndef POSTINO_CONFIG_CONFIG_H
+#define POSTINO_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/cidr.h"
+#include "util/diag.h"
+
+enum config_tls { CONFIG_TLS_NONE, CONFIG_TLS_STARTTLS, CONFIG_TLS_IMPLICIT };
+enum config_auth { CONFIG_AUTH_NONE, CONFIG_AUTH_OPTIONAL, CONFIG_AUTH_REQUIRED };
+
+struct config_listener {
+	char *name;        /* from [listener "name"] */
+	char *host;        /* "0.0.0.0", "::", "127.0.0.1" (brackets removed) */
+	uint16_t port;
+	enum config_tls tls;
+	enum config_auth auth;
+	unsigned line;     /* line of the section header, for messages */
+};
+
+struct config {
+	char *file;        /* path it was read from; "(embedded default)" for the default */
+
+	struct {
+		char *hostname;            /* default: the host's FQDN */
+		char *spool;               /* default /var/spool/postino */
+		uint64_t max_message_size; /* default 25M */
+		unsigned max_recipients;   /* default 100 */
+		char *user;                /* default "postino"; NULL in the embedded default */
+	} server;
+
+	struct config_listener *listeners;
+	size_t nlisteners;
+
+	struct {
+		char *cert, *key;          /* default /etc/postino/cert.pem, key.pem */
+	} tls;
+
+	char **local_domains;          /* lower-cased */
+	size_t nlocal_domains;
+
+	struct {
+		char *users;     /* NULL: no users file; every local part of a local domain
+		                    is a mailbox (only the embedded default does this) */
+		bool users_explicit;   /* the key was set in the file */
+		char *aliases;
+		bool aliases_explicit;
+		char *maildir;   /* pattern with %d and %n */
+	} mailboxes;
+
+	struct {
+		struct cidr *networks;
+		size_t nnetworks;
+		char *smarthost;           /* NULL when empty */
+	} relay;
+
+	struct {
+		char *resolver;            /* NULL: /etc/resolv.conf */
+	} dns;
+
+	struct {
+		uint16_t remote_port;      /* default 25 */
+		uint64_t retry_min, retry_max, queue_lifetime, warn_after; /* seconds */
+	} delivery;
+
+	struct {
+		uint64_t command_timeout, data_timeout;  /* seconds */
+		unsigned max_connections, max_connections_per_ip, max_errors;
+		uint64_t min_free_space;                 /* bytes */
+	} limits;
+};
+
+/* Parse and validate FILE. Every problem goes into d as "FILE:LINE: message";
+ * returns NULL when there was any error (d->nerrors > 0), else the config.
+ * Checks that need the system (a `user` that does not exist) are included. */
+struct config *config_load_file(const char *path, struct diag *d);
+/* The same for text in memory; name is used in messages. */
+struct config *config_load_string(const char *name, const char *text, size_t len, struct diag *d);
+/* The embedded default: 127.0.0.1:2525, ./var spool and Maildirs, local domain
+ * localhost, relay from loopback, no users file. Never fails. */
+struct config *config_default(void);
+/* The INI text of the embedded default, for `postino serve --print-default`. */
+const char *config_default_text(void);
+void config_free(struct config *c);
+
+/* True when domain (any case) is one of the local domains. */
+bool config_is_local_domain(const struct config *c, const char *domain, size_t len);
+
+#endif
