@@ -1,13 +1,242 @@
-/* main.c - command line: serve, send, queue, check, hash-password. */
+/* main.c - the command line: serve, send, queue, check, hash-password.
+ * Only argument handling and dispatch live here (SPEC.md "Command line").
+ * `-c FILE` may stand before or after the subcommand; without it the file
+ * named by $POSTINO_CONFIG, else /etc/postino/postino.conf, else the
+ * embedded default is used. Exit codes: 0 ok, 1 user error, 2 failure. */
+#include <crypt.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "auth/mailboxes.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "util/log.h"
 #include "version.h"
+
+#define SYSTEM_CONFIG "/etc/postino/postino.conf"
+
+static const char usage[] =
+    "usage: postino [-c FILE] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  serve            run the daemon in the foreground (logs to stderr)\n"
+    "  check            validate the configuration; FILE:LINE: message per problem\n"
+    "  send             sendmail-compatible submission (not yet available)\n"
+    "  queue            inspect and act on the queue (not yet available)\n"
+    "  hash-password    read a password on stdin, print a crypt(3) hash\n"
+    "\n"
+    "options:\n"
+    "  -c FILE          configuration file (default: $POSTINO_CONFIG, then\n"
+    "                   " SYSTEM_CONFIG ", then the embedded default)\n"
+    "  -v               with serve: log protocol details (debug)\n"
+    "  --version        print the version\n"
+    "  --help           this text; `postino COMMAND --help` for one command\n";
+
+struct cmd_help {
+	const char *name, *text;
+};
+
+static const struct cmd_help helps[] = {
+	{ "serve", "usage: postino serve [-c FILE] [-v]\n"
+		   "Run the MTA in the foreground, logging one line per event to stderr.\n"
+		   "SIGTERM/SIGINT stop it cleanly. Without a configuration file it runs on\n"
+		   "the embedded default: 127.0.0.1:2525, spool and Maildirs under ./var,\n"
+		   "local domain localhost. `postino serve --print-default` shows it.\n" },
+	{ "check", "usage: postino check [-c FILE]\n"
+		   "Validate the configuration and the users and aliases files it names.\n"
+		   "Prints FILE:LINE: message for each problem; exit 0 when usable, else 1.\n" },
+	{ "hash-password", "usage: postino hash-password < password\n"
+			   "Read one line from stdin and print a crypt(3) hash (yescrypt where\n"
+			   "libcrypt has it) for the users file.\n" },
+	{ "send", "usage: postino send [-f SENDER] [-t] [-i] [RCPT...]\n"
+		  "Not yet available in this version (planned: sendmail compatibility).\n" },
+	{ "queue", "usage: postino queue list|show ID|flush|delete ID|hold ID|release ID\n"
+		   "Not yet available in this version.\n" },
+};
+
+struct args {
+	const char *config;
+	const char *cmd;
+	bool verbose, help, print_default;
+	int nrest;
+	char **rest;
+};
+
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	char **rest = calloc((size_t)argc + 1, sizeof *rest);
+
+	if (!rest)
+		return -1;
+	a->rest = rest;
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (strcmp(s, "-c") == 0) {
+			if (++i == argc) {
+				fprintf(stderr, "postino: -c needs a file name\n");
+				return -1;
+			}
+			a->config = argv[i];
+		} else if (strncmp(s, "-c", 2) == 0 && s[2]) {
+			a->config = s + 2;
+		} else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+			a->help = true;
+		} else if (strcmp(s, "-v") == 0) {
+			a->verbose = true;
+		} else if (strcmp(s, "--print-default") == 0) {
+			a->print_default = true;
+		} else if (!a->cmd && s[0] != '-') {
+			a->cmd = s;
+		} else {
+			rest[a->nrest++] = argv[i];
+		}
+	}
+	return 0;
+}
+
+/* Load the configuration the arguments name; NULL (after printing why) on error. */
+static struct config *
+load_config(const struct args *a, struct diag *d)
+{
+	const char *path = a->config;
+
+	if (!path)
+		path = getenv("POSTINO_CONFIG");
+	if (path && !*path)
+		path = NULL;
+	if (!path && access(SYSTEM_CONFIG, F_OK) == 0)
+		path = SYSTEM_CONFIG;
+	if (!path)
+		return config_default();
+	return config_load_file(path, d);
+}
+
+static int
+cmd_check(const struct args *a)
+{
+	struct diag d;
+	struct config *c;
+	struct mailboxes *m = NULL;
+	int rc;
+
+	diag_init(&d);
+	c = load_config(a, &d);
+	if (c)
+		m = mailboxes_load(c, &d);
+	diag_print(&d, stderr);
+	rc = (c && m && d.nerrors == 0) ? 0 : 1;
+	if (rc == 0)
+		printf("%s: ok\n", c->file);
+	if (m)
+		mailboxes_free(m);
+	config_free(c);
+	diag_reset(&d);
+	return rc;
+}
+
+static int
+cmd_serve(const struct args *a)
+{
+	struct diag d;
+	struct config *c;
+
+	if (a->print_default) {
+		fputs(config_default_text(), stdout);
+		return 0;
+	}
+	if (a->nrest) {
+		fprintf(stderr, "postino serve: unexpected argument '%s'\n", a->rest[0]);
+		return 1;
+	}
+	if (a->verbose)
+		log_set_level(LOG_DEBUG);
+	diag_init(&d);
+	c = load_config(a, &d);
+	diag_print(&d, stderr);
+	diag_reset(&d);
+	if (!c)
+		return 1;
+	return daemon_run(c);
+}
+
+static int
+cmd_hash_password(void)
+{
+	char line[1024];
+	const char *setting, *hash;
+	size_t n;
+
+	if (!fgets(line, sizeof line, stdin)) {
+		fprintf(stderr, "postino hash-password: no password on stdin\n");
+		return 1;
+	}
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n == 0) {
+		fprintf(stderr, "postino hash-password: empty password\n");
+		return 1;
+	}
+	setting = crypt_gensalt("$y$", 0, NULL, 0);
+	if (!setting)
+		setting = crypt_gensalt("$6$", 0, NULL, 0);
+	hash = setting ? crypt(line, setting) : NULL;
+	explicit_bzero(line, sizeof line);
+	if (!hash || hash[0] == '*') {
+		fprintf(stderr, "postino hash-password: crypt failed: %s\n", strerror(errno));
+		return 2;
+	}
+	printf("%s\n", hash);
+	return 0;
+}
+
+static void
+print_cmd_help(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++)
+		if (strcmp(helps[i].name, cmd) == 0) {
+			fputs(helps[i].text, stdout);
+			return;
+		}
+	fputs(usage, stdout);
+}
 
 int
 main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	printf("postino %s\n", POSTINO_VERSION);
-	return 0;
+	struct args a = { 0 };
+	int rc;
+
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("postino %s\n", POSTINO_VERSION);
+		return 0;
+	}
+	if (parse_args(argc, argv, &a) < 0)
+		return 1;
+	if (a.help) {
+		print_cmd_help(a.cmd ? a.cmd : "");
+		rc = 0;
+	} else if (!a.cmd) {
+		fputs(usage, stderr);
+		rc = 1;
+	} else if (strcmp(a.cmd, "serve") == 0) {
+		rc = cmd_serve(&a);
+	} else if (strcmp(a.cmd, "check") == 0) {
+		rc = cmd_check(&a);
+	} else if (strcmp(a.cmd, "hash-password") == 0) {
+		rc = cmd_hash_password();
+	} else if (strcmp(a.cmd, "send") == 0 || strcmp(a.cmd, "queue") == 0) {
+		fprintf(stderr, "postino %s: not available in this version yet\n", a.cmd);
+		rc = 2;
+	} else {
+		fprintf(stderr, "postino: unknown command '%s'\n%s", a.cmd, usage);
+		rc = 1;
+	}
+	free(a.rest);
+	return rc;
 }

@@ -1,0 +1,396 @@
+/* daemon.c - the serve command (see daemon.h).
+ * Owns: the event base, listening sockets, connection accounting (total and
+ * per client address), signals, start-up recovery and orderly shutdown.
+ * Shutdown: stop accepting; idle sessions get 421; sessions inside DATA may
+ * finish for a bounded time; commits in flight complete (their 250 is sent or
+ * the message is queued anyway); deliveries in flight finish; exit 0. */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/mailboxes.h"
+#include "daemon/session.h"
+#include "daemon/workq.h"
+#include "queue/queue.h"
+#include "spool/spool.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define WORKERS 8
+#define SHUTDOWN_GRACE 10   /* seconds sessions inside DATA get to finish */
+
+/* Connections per client address: a small chained hash table. */
+struct ipcount {
+	struct ipcount *next;
+	uint8_t addr[16];
+	unsigned n;
+};
+#define IPBUCKETS 1024
+
+struct daemon;
+
+struct listener {
+	struct daemon *d;
+	const struct config_listener *conf;
+	struct evconnlistener *lev;
+};
+
+struct daemon {
+	struct event_base *base;
+	struct config *cfg;
+	struct mailboxes *mb;
+	struct spool *spool;
+	struct workq *wq;
+	struct queue *queue;
+	struct session_ctx ctx;
+	struct listener **listeners;
+	size_t nlisteners;
+	struct event *sigterm, *sigint, *sighup, *grace, *poll;
+	struct ipcount *ips[IPBUCKETS];
+};
+
+/* The address bytes of a peer (IPv4-mapped IPv6 counts as IPv4). */
+static void
+addr_key(const struct sockaddr *sa, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		key[10] = key[11] = 0xff;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	}
+}
+
+static struct ipcount **
+ip_slot(struct daemon *d, const uint8_t key[16])
+{
+	uint32_t h = 2166136261u;
+	struct ipcount **pp;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	pp = &d->ips[h % IPBUCKETS];
+	while (*pp && memcmp((*pp)->addr, key, 16) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void
+ip_release(void *arg, const struct sockaddr *peer)
+{
+	struct daemon *d = arg;
+	uint8_t key[16];
+	struct ipcount **pp, *e;
+
+	addr_key(peer, key);
+	pp = ip_slot(d, key);
+	if (!(e = *pp))
+		return;
+	if (--e->n == 0) {
+		*pp = e->next;
+		free(e);
+	}
+}
+
+/* Refuse a connection over a cap with 421 (best effort, never blocks). */
+static void
+refuse(evutil_socket_t fd, const struct config *cfg, const char *why)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof msg, "421 4.7.0 %s %s, try again later\r\n",
+	    cfg->server.hostname, why);
+
+	if (n > 0)
+		(void)!send(fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	evutil_closesocket(fd);
+}
+
+
+static void
+on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct listener *l = arg;
+	struct daemon *d = l->d;
+	const struct config *cfg = d->cfg;
+	uint8_t key[16];
+	struct ipcount **pp;
+
+	if (d->ctx.stopping) {
+		refuse(fd, cfg, "Service shutting down");
+		return;
+	}
+	if (d->ctx.nsessions >= cfg->limits.max_connections) {
+		log_warn("- smtp.refused reason=max_connections limit=%u",
+		    cfg->limits.max_connections);
+		refuse(fd, cfg, "Too many connections");
+		return;
+	}
+	addr_key(sa, key);
+	pp = ip_slot(d, key);
+	if (*pp && (*pp)->n >= cfg->limits.max_connections_per_ip) {
+		log_warn("- smtp.refused reason=max_connections_per_ip limit=%u",
+		    cfg->limits.max_connections_per_ip);
+		refuse(fd, cfg, "Too many connections from your address");
+		return;
+	}
+	if (!*pp) {
+		*pp = xcalloc(1, sizeof **pp);
+		memcpy((*pp)->addr, key, 16);
+	}
+	(*pp)->n++;
+	session_start(&d->ctx, l->conf, fd, sa, salen);
+}
+
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+
+	/* EMFILE and friends: keep running; libevent retries on the next event */
+	log_error("- smtp.accept_failed error=\"%s\"", evutil_socket_error_to_string(err));
+}
+
+static struct evconnlistener *
+bind_listener(struct daemon *d, struct listener *l)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	char port[8];
+	struct evconnlistener *lev = NULL;
+	int fd = -1, one = 1, r;
+
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof port, "%u", (unsigned)l->conf->port);
+	if ((r = getaddrinfo(l->conf->host, port, &hints, &ai)) != 0) {
+		log_error("- listen.failed listener=%s address=%s error=\"%s\"", l->conf->name,
+		    l->conf->host, gai_strerror(r));
+		return NULL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    (ai->ai_family == AF_INET6 &&
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 511) < 0) {
+		log_error("- listen.failed listener=%s address=%s port=%u error=\"%s\"",
+		    l->conf->name, l->conf->host, (unsigned)l->conf->port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return NULL;
+	}
+	freeaddrinfo(ai);
+	lev = evconnlistener_new(d->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	evconnlistener_set_error_cb(lev, on_accept_error);
+	log_info("- listen listener=%s address=%s port=%u", l->conf->name, l->conf->host,
+	    (unsigned)l->conf->port);
+	return lev;
+}
+
+/* ---- recovery ---- */
+
+static void
+recovered(void *arg, struct spool_envelope *env)
+{
+	struct daemon *d = arg;
+
+	log_info("%s queue.recovered from=<%s> nrcpt=%zu", env->id, env->sender, env->nrcpts);
+	queue_add(d->queue, env);
+}
+
+static void
+recover_bad(void *arg, const char *path, const char *reason)
+{
+	log_error("- spool.corrupt file=%s reason=\"%s\" (moved aside)", path, reason);
+}
+
+/* ---- signals and shutdown ---- */
+
+static void
+stop_listeners(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nlisteners; i++)
+		if (d->listeners[i])
+			evconnlistener_disable(d->listeners[i]->lev);
+}
+
+static void
+check_stopped(struct daemon *d)
+{
+	if (d->ctx.nsessions == 0)
+		event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->ctx.nsessions)
+		log_info("- daemon.stopping closing=%u sessions (grace period over)",
+		    d->ctx.nsessions);
+	session_close_all(&d->ctx);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_poll_stop(evutil_socket_t fd, short what, void *arg)
+{
+	check_stopped(arg);
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval grace = { SHUTDOWN_GRACE, 0 }, poll = { 0, 100000 };
+
+	if (d->ctx.stopping)
+		return;
+	log_info("- daemon.stopping signal=%d sessions=%u", (int)sig, d->ctx.nsessions);
+	d->ctx.stopping = true;
+	stop_listeners(d);
+	session_shutdown_idle(&d->ctx);
+	d->grace = evtimer_new(d->base, on_grace, d);
+	evtimer_add(d->grace, &grace);
+	d->poll = event_new(d->base, -1, EV_PERSIST, on_poll_stop, d);
+	event_add(d->poll, &poll);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	log_warn("- daemon.reload status=unsupported reason=\"configuration reload arrives "
+		 "with issue 5; restart to apply changes\"");
+}
+
+/* ---- run ---- */
+
+static int
+open_all(struct daemon *d)
+{
+	const char *why = NULL;
+	struct diag dg;
+
+	diag_init(&dg);
+	d->mb = mailboxes_load(d->cfg, &dg);
+	diag_print(&dg, stderr);
+	diag_reset(&dg);
+	if (!d->mb)
+		return -1;
+	if (spool_open(d->cfg->server.spool, &d->spool, &why) < 0) {
+		log_error("- spool.open_failed dir=%s step=\"%s\" error=\"%s\"", d->cfg->server.spool,
+		    why ? why : "open", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+start_listeners(struct daemon *d)
+{
+	d->nlisteners = d->cfg->nlisteners;
+	d->listeners = xcalloc(d->nlisteners, sizeof *d->listeners);
+	for (size_t i = 0; i < d->nlisteners; i++) {
+		struct listener *l = xcalloc(1, sizeof *l);
+
+		l->d = d;
+		l->conf = &d->cfg->listeners[i];
+		d->listeners[i] = l;
+		l->lev = bind_listener(d, l);
+		if (!l->lev)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+teardown(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nlisteners; i++)
+		if (d->listeners[i]) {
+			if (d->listeners[i]->lev)
+				evconnlistener_free(d->listeners[i]->lev);
+			free(d->listeners[i]);
+		}
+	free(d->listeners);
+	if (d->ctx.base)
+		session_close_all(&d->ctx);
+	workq_free(d->wq);     /* runs every done callback: commits queue, deliveries finish */
+	queue_free(d->queue);
+	if (d->spool)
+		spool_close(d->spool);
+	if (d->mb)
+		mailboxes_free(d->mb);
+	for (size_t i = 0; i < IPBUCKETS; i++)
+		while (d->ips[i]) {
+			struct ipcount *e = d->ips[i];
+
+			d->ips[i] = e->next;
+			free(e);
+		}
+	if (d->grace)
+		event_free(d->grace);
+	if (d->poll)
+		event_free(d->poll);
+	if (d->sigterm)
+		event_free(d->sigterm);
+	if (d->sigint)
+		event_free(d->sigint);
+	if (d->sighup)
+		event_free(d->sighup);
+	if (d->base)
+		event_base_free(d->base);
+	config_free(d->cfg);
+}
+
+int
+daemon_run(struct config *cfg)
+{
+	struct daemon d = { 0 };
+	int rc = 2, n;
+
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	d.cfg = cfg;
+	d.base = event_base_new();
+	if (!d.base || open_all(&d) < 0)
+		goto out;
+	d.wq = workq_new(d.base, WORKERS);
+	d.queue = queue_new(d.base, d.wq, d.spool, cfg);
+	d.ctx = (struct session_ctx){ .base = d.base, .cfg = cfg, .mb = d.mb, .spool = d.spool,
+		.wq = d.wq, .queue = d.queue, .on_close = ip_release, .on_close_arg = &d };
+	if ((n = spool_recover(d.spool, recovered, recover_bad, &d)) < 0) {
+		log_error("- spool.recover_failed error=\"%s\"", strerror(errno));
+		goto out;
+	}
+	log_info("- spool.recovered messages=%d", n);
+	if (start_listeners(&d) < 0)
+		goto out;
+	d.sigterm = evsignal_new(d.base, SIGTERM, on_stop, &d);
+	d.sigint = evsignal_new(d.base, SIGINT, on_stop, &d);
+	d.sighup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+	evsignal_add(d.sigterm, NULL);
+	evsignal_add(d.sigint, NULL);
+	evsignal_add(d.sighup, NULL);
+	log_info("- daemon.started hostname=%s spool=%s config=%s", cfg->server.hostname,
+	    cfg->server.spool, cfg->file);
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	teardown(&d);
+	log_info("- daemon.stopped status=%d", rc);
+	return rc;
+}

@@ -1,0 +1,554 @@
+/* session.c - an SMTP connection in the daemon (see session.h).
+ * Owns: the bufferevent, the smtp_server core, the open transaction (its
+ * spool writer and envelope) and the pending commit.
+ * Invariant: "250 queued" is given only from the commit's done callback,
+ * after spool_writer_commit returned 0 (file and directory fsynced). */
+#include "daemon/session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "daemon/workq.h"
+#include "policy/relay.h"
+#include "queue/queue.h"
+#include "smtp/smtp_server.h"
+#include "spool/spool.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define OUT_HIGH (64 * 1024)     /* stop reading while this much output waits */
+#define IN_HIGH (64 * 1024)      /* libevent stops reading past this */
+
+struct commit;
+
+struct session {
+	struct session *prev, *next;
+	struct session_ctx *ctx;
+	unsigned long id;
+	struct bufferevent *bev;
+	struct smtp_server *smtp;
+	struct sockaddr_storage peer;
+	char addr[INET6_ADDRSTRLEN];
+	const struct config_listener *listener;
+	struct event *data_timer;
+	bool closing;
+
+	/* the open transaction */
+	struct spool_writer *w;
+	struct spool_envelope *env;
+	size_t rcpt_cap;
+	bool write_failed;
+	struct commit *commit;       /* waiting for the worker */
+	unsigned long messages;
+};
+
+struct commit {
+	struct session *s;           /* NULL once the client went away */
+	struct session_ctx *ctx;
+	struct spool_writer *w;
+	struct spool_envelope *env;
+	int result, err;
+};
+
+static void process(struct session *s);
+
+/* ---- transaction ---- */
+
+static void
+tx_drop(struct session *s)
+{
+	if (s->w) {
+		spool_writer_abort(s->w);
+		s->w = NULL;
+	}
+	spool_envelope_free(s->env);
+	s->env = NULL;
+	s->rcpt_cap = 0;
+	s->write_failed = false;
+}
+
+static const char *
+qid(const struct session *s)
+{
+	return s->env ? s->env->id : "-";
+}
+
+static bool
+spool_has_room(struct session *s)
+{
+	struct statvfs st;
+
+	if (s->ctx->cfg->limits.min_free_space == 0)
+		return true;
+	if (statvfs(spool_dir(s->ctx->spool), &st) < 0)
+		return true;  /* unknown: the write itself will tell */
+	return (uint64_t)st.f_bavail * st.f_frsize >= s->ctx->cfg->limits.min_free_space;
+}
+
+static void
+on_mail(struct session *s, const struct smtp_event *ev)
+{
+	char sender[SMTP_ADDR_TEXT_MAX] = "";
+	char id[SPOOL_ID_LEN + 1];
+
+	if (!spool_has_room(s)) {
+		log_warn("- smtp.mail session=%lu result=refused reason=\"spool short of "
+			 "min_free_space\"", s->id);
+		smtp_server_reject(s->smtp, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
+	if (ev->path->kind == SMTP_PATH_MAILBOX &&
+	    smtp_mailbox_format(&ev->path->mbox, sender, sizeof sender) < 0) {
+		smtp_server_reject(s->smtp, 501, "5.1.7", "Sender address too long");
+		return;
+	}
+	s->w = spool_writer_new(s->ctx->spool, id);
+	if (!s->w) {
+		log_error("- spool.open_failed session=%lu error=\"%s\"", s->id, strerror(errno));
+		smtp_server_reject(s->smtp, 451, "4.3.0", "Local error: cannot open queue file");
+		return;
+	}
+	s->env = xcalloc(1, sizeof *s->env);
+	memcpy(s->env->id, id, sizeof id);
+	s->env->sender = xstrdup(sender);
+	s->env->envid = ev->mail->envid[0] ? xstrdup(ev->mail->envid) : NULL;
+	s->env->ret = ev->mail->ret;
+	s->env->body = ev->mail->body;
+	s->env->smtputf8 = ev->mail->smtputf8;
+	log_info("%s smtp.mail session=%lu from=<%s>%s", id, s->id, sender,
+	    ev->mail->has_size ? "" : "");
+	smtp_server_accept(s->smtp, NULL);
+}
+
+static void
+add_rcpt(struct session *s, const struct mailboxes_target *t, const char *orig,
+    const struct smtp_rcpt_params *p)
+{
+	struct spool_envelope *env = s->env;
+	struct spool_rcpt *r;
+
+	if (env->nrcpts == s->rcpt_cap) {
+		s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
+		env->rcpts = xreallocarray(env->rcpts, s->rcpt_cap, sizeof *env->rcpts);
+	}
+	r = &env->rcpts[env->nrcpts++];
+	memset(r, 0, sizeof *r);
+	r->address = xstrdup(t->address);
+	r->orig = xstrdup(orig);
+	r->orcpt = p->orcpt[0] ? xstrdup(p->orcpt) : NULL;
+	r->notify = p->notify;
+	r->local = t->local;
+	r->state = SPOOL_RCPT_PENDING;
+}
+
+/* Decide one recipient: 250, 550 5.1.1 unknown, 554 5.7.1 relay denied. */
+static void
+on_rcpt(struct session *s, const struct smtp_event *ev)
+{
+	const struct smtp_mailbox *m = &ev->path->mbox;
+	char orig[SMTP_ADDR_TEXT_MAX] = "postmaster";
+	struct mailboxes_target *t = NULL, remote;
+	size_t nt = 0;
+	enum mailboxes_verdict v;
+
+	if (ev->path->kind == SMTP_PATH_MAILBOX && smtp_mailbox_format(m, orig, sizeof orig) < 0) {
+		smtp_server_reject(s->smtp, 501, "5.1.3", "Recipient address too long");
+		return;
+	}
+	v = mailboxes_resolve(s->ctx->mb, s->ctx->cfg, m->local,
+	    ev->path->kind == SMTP_PATH_POSTMASTER ? "" : m->domain, &t, &nt);
+	if (v == MAILBOXES_REMOTE) {
+		if (!relay_allowed(s->ctx->cfg, (struct sockaddr *)&s->peer, false)) {
+			log_info("%s smtp.rcpt session=%lu to=<%s> result=refused code=554 "
+				 "reason=relay_denied client=%s",
+			    qid(s), s->id, orig, s->addr);
+			smtp_server_reject(s->smtp, 554, "5.7.1", "Relay access denied");
+			return;
+		}
+		snprintf(remote.address, sizeof remote.address, "%s", orig);
+		remote.local = false;
+		t = &remote;
+		nt = 1;
+	} else if (v != MAILBOXES_OK) {
+		bool loop = v == MAILBOXES_LOOP;
+
+		log_info("%s smtp.rcpt session=%lu to=<%s> result=refused code=550 reason=%s",
+		    qid(s), s->id, orig, loop ? "alias_loop" : "unknown_user");
+		if (loop)
+			smtp_server_reject(s->smtp, 550, "5.4.6", "Alias expansion loop");
+		else
+			smtp_server_reject(s->smtp, 550, "5.1.1", "Recipient address rejected: user "
+								  "unknown");
+		free(t);
+		return;
+	}
+	for (size_t i = 0; i < nt; i++)
+		add_rcpt(s, &t[i], orig, ev->rcpt);
+	log_info("%s smtp.rcpt session=%lu to=<%s> result=accepted targets=%zu", qid(s), s->id, orig,
+	    nt);
+	if (t != &remote)
+		free(t);
+	smtp_server_accept(s->smtp, NULL);
+}
+
+static int
+sink(void *arg, const char *p, size_t n)
+{
+	struct session *s = arg;
+
+	if (s->write_failed)
+		return -1;
+	if (spool_writer_write(s->w, p, n) < 0) {
+		log_error("%s spool.write_failed error=\"%s\"", qid(s), strerror(errno));
+		s->write_failed = true;
+		return -1;
+	}
+	s->env->size += n;
+	return 0;
+}
+
+static void
+on_data(struct session *s)
+{
+	if (!s->w) {
+		smtp_server_reject(s->smtp, 451, "4.3.0", "Local error: no queue file");
+		return;
+	}
+	smtp_server_accept_data(s->smtp, sink, s);
+}
+
+static void
+commit_work(void *arg)
+{
+	struct commit *c = arg;
+
+	c->result = spool_writer_commit(c->w, c->env);
+	c->err = errno;
+	c->w = NULL;
+}
+
+static void
+commit_done(void *arg)
+{
+	struct commit *c = arg;
+	struct session *s = c->s;
+	char text[64];
+
+	if (c->result == 0) {
+		log_info("%s smtp.accepted from=<%s> size=%llu nrcpt=%zu client=%s", c->env->id,
+		    c->env->sender, (unsigned long long)c->env->size, c->env->nrcpts,
+		    c->env->client_addr);
+		snprintf(text, sizeof text, "Ok: queued as %s", c->env->id);
+		queue_add(c->ctx->queue, c->env);
+	} else {
+		log_error("%s spool.commit_failed error=\"%s\"", c->env->id, strerror(c->err));
+		spool_envelope_free(c->env);
+	}
+	if (s) {
+		s->commit = NULL;
+		if (c->result == 0) {
+			s->messages++;
+			smtp_server_accept(s->smtp, text);
+		} else {
+			smtp_server_reject(s->smtp, 451, "4.3.0", "Local error: queue file write "
+								  "error");
+		}
+		process(s);
+	}
+	free(c);
+}
+
+static void
+on_data_end(struct session *s, const struct smtp_event *ev)
+{
+	struct commit *c;
+
+	if (ev->status != SMTP_DATA_OK) {
+		log_info("%s smtp.refused session=%lu reason=%s", qid(s), s->id,
+		    ev->status == SMTP_DATA_BAD_BYTES ? "bare_cr_or_nul" : "too_large");
+		tx_drop(s);
+		return;
+	}
+	if (s->write_failed) {
+		tx_drop(s);
+		smtp_server_reject(s->smtp, 451, "4.3.0", "Local error: queue file write error");
+		return;
+	}
+	s->env->client_addr = xstrdup(s->addr);
+	s->env->helo = smtp_server_helo(s->smtp) ? xstrdup(smtp_server_helo(s->smtp)) : NULL;
+	s->env->protocol = xstrdup(smtp_server_protocol(s->smtp));
+	s->env->received = (int64_t)time(NULL);
+	c = xcalloc(1, sizeof *c);
+	c->s = s;
+	c->ctx = s->ctx;
+	c->w = s->w;
+	c->env = s->env;
+	s->w = NULL;
+	s->env = NULL;
+	s->rcpt_cap = 0;
+	s->commit = c;
+	workq_add(s->ctx->wq, true, commit_work, commit_done, c);
+}
+
+static void
+on_event(struct session *s, const struct smtp_event *ev)
+{
+	switch (ev->type) {
+	case SMTP_EV_MAIL:
+		on_mail(s, ev);
+		break;
+	case SMTP_EV_RCPT:
+		on_rcpt(s, ev);
+		break;
+	case SMTP_EV_DATA:
+		on_data(s);
+		break;
+	case SMTP_EV_DATA_END:
+		on_data_end(s, ev);
+		break;
+	case SMTP_EV_TX_RESET:
+		tx_drop(s);
+		break;
+	case SMTP_EV_ETRN: {
+		char dom[SMTP_DOMAIN_MAX + 2];
+		struct span a = ev->arg;
+
+		if (a.len && (a.p[0] == '@' || a.p[0] == '#'))
+			a = span_make(a.p + 1, a.len - 1);
+		snprintf(dom, sizeof dom, "%.*s", (int)a.len, a.p);
+		log_info("- smtp.etrn session=%lu node=%s", s->id, dom);
+		queue_flush(s->ctx->queue, dom);
+		break;
+	}
+	case SMTP_EV_STARTTLS:  /* not offered until the TLS work lands */
+	case SMTP_EV_QUIT:
+	case SMTP_EV_NONE:
+		break;
+	}
+}
+
+/* ---- connection ---- */
+
+static void
+session_free(struct session *s)
+{
+	struct session_ctx *ctx = s->ctx;
+
+	log_info("- smtp.disconnect session=%lu client=%s messages=%lu", s->id, s->addr,
+	    s->messages);
+	if (s->commit)
+		s->commit->s = NULL;   /* the commit completes and queues without us */
+	tx_drop(s);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		ctx->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	ctx->nsessions--;
+	if (ctx->on_close)
+		ctx->on_close(ctx->on_close_arg, (struct sockaddr *)&s->peer);
+	if (s->data_timer)
+		event_free(s->data_timer);
+	bufferevent_free(s->bev);
+	smtp_server_free(s->smtp);
+	free(s);
+}
+
+static void
+set_timeouts(struct session *s)
+{
+	const struct config *c = s->ctx->cfg;
+	bool data = smtp_server_in_data(s->smtp);
+	struct timeval rd = { (time_t)(data ? c->limits.data_timeout : c->limits.command_timeout), 0 };
+	struct timeval wr = { (time_t)c->limits.command_timeout, 0 };
+
+	bufferevent_set_timeouts(s->bev, &rd, &wr);
+	if (data && !evtimer_pending(s->data_timer, NULL)) {
+		struct timeval all = { (time_t)(3 * c->limits.data_timeout), 0 };
+
+		evtimer_add(s->data_timer, &all);
+	} else if (!data) {
+		evtimer_del(s->data_timer);
+	}
+}
+
+static void
+flush_output(struct session *s)
+{
+	struct buf *out = smtp_server_output(s->smtp);
+
+	if (out->len) {
+		bufferevent_write(s->bev, out->data, out->len);
+		buf_clear(out);
+	}
+}
+
+/* Run the core over buffered input until it blocks or input runs out. */
+static void
+process(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *outb = bufferevent_get_output(s->bev);
+
+	while (!s->commit && !s->closing) {
+		struct evbuffer_iovec v;
+		struct smtp_event ev;
+		size_t used = 0;
+		bool got;
+
+		if (evbuffer_get_length(outb) > OUT_HIGH)
+			break;   /* the write callback resumes */
+		if (evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
+			used = smtp_server_feed(s->smtp, v.iov_base, v.iov_len);
+			evbuffer_drain(in, used);
+		} else {
+			used = smtp_server_feed(s->smtp, "", 0);
+		}
+		got = smtp_server_next(s->smtp, &ev);
+		if (got)
+			on_event(s, &ev);
+		flush_output(s);
+		if (smtp_server_is_closing(s->smtp))
+			s->closing = true;
+		if (!got && used == 0)
+			break;
+	}
+	flush_output(s);
+	if (s->closing) {
+		bufferevent_disable(s->bev, EV_READ);
+		if (evbuffer_get_length(outb) == 0)
+			session_free(s);
+		return;
+	}
+	set_timeouts(s);
+	if (!s->commit && evbuffer_get_length(in) == 0)
+		smtp_server_shrink(s->smtp);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	process(arg);
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->closing)
+		session_free(s);
+	else
+		process(s);
+}
+
+static void
+on_bev_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_info("%s smtp.timeout session=%lu client=%s", qid(s), s->id, s->addr);
+		smtp_server_timeout(s->smtp);
+		s->closing = true;
+		flush_output(s);
+		bufferevent_disable(s->bev, EV_READ);
+		bufferevent_enable(s->bev, EV_WRITE);
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+			session_free(s);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (s->env)
+			log_info("%s smtp.lost session=%lu client=%s reason=\"connection closed "
+				 "during transaction\"",
+			    qid(s), s->id, s->addr);
+		session_free(s);
+	}
+}
+
+static void
+on_data_timer(evutil_socket_t fd, short what, void *arg)
+{
+	on_bev_event(((struct session *)arg)->bev, BEV_EVENT_TIMEOUT, arg);
+}
+
+static void
+format_peer(const struct sockaddr *sa, char *out, size_t len)
+{
+	const void *a = NULL;
+
+	if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (!a || !inet_ntop(sa->sa_family, a, out, (socklen_t)len))
+		snprintf(out, len, "unknown");
+}
+
+void
+session_start(struct session_ctx *ctx, const struct config_listener *l, evutil_socket_t fd,
+    const struct sockaddr *peer, int peerlen)
+{
+	struct session *s = xcalloc(1, sizeof *s);
+	struct smtp_server_conf sc = {
+		.hostname = ctx->cfg->server.hostname,
+		.max_message_size = ctx->cfg->server.max_message_size,
+		.max_recipients = ctx->cfg->server.max_recipients,
+		.max_errors = ctx->cfg->limits.max_errors,
+		.starttls = false,   /* STARTTLS arrives with issue 3 */
+		.auth = false,
+		.auth_required = l->auth == CONFIG_AUTH_REQUIRED,
+	};
+
+	s->ctx = ctx;
+	s->id = ++ctx->next_id;
+	s->listener = l;
+	memcpy(&s->peer, peer, (size_t)peerlen < sizeof s->peer ? (size_t)peerlen : sizeof s->peer);
+	format_peer(peer, s->addr, sizeof s->addr);
+	s->bev = bufferevent_socket_new(ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->smtp = smtp_server_new(&sc);
+	s->data_timer = evtimer_new(ctx->base, on_data_timer, s);
+	bufferevent_setcb(s->bev, on_read, on_write, on_bev_event, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, IN_HIGH);
+	s->next = ctx->sessions;
+	if (ctx->sessions)
+		ctx->sessions->prev = s;
+	ctx->sessions = s;
+	ctx->nsessions++;
+	log_info("- smtp.connect session=%lu client=%s listener=%s", s->id, s->addr, l->name);
+	flush_output(s);
+	set_timeouts(s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+void
+session_shutdown_idle(struct session_ctx *ctx)
+{
+	struct session *s = ctx->sessions, *next;
+
+	for (; s; s = next) {
+		next = s->next;
+		if (s->commit || s->closing || smtp_server_in_data(s->smtp))
+			continue;
+		smtp_server_shutdown(s->smtp);
+		process(s);
+	}
+}
+
+void
+session_close_all(struct session_ctx *ctx)
+{
+	while (ctx->sessions)
+		session_free(ctx->sessions);
+}

@@ -1,0 +1,38 @@
+/* queue.h - the schedule of delivery attempts.
+ * Owns: which committed messages have recipients due, the retry schedule
+ * (retry_min doubling to retry_max), expiry after queue_lifetime, handing
+ * attempts to workers and persisting their outcome through spool/.
+ * Leaves: how to deliver (deliver/), the files (spool/).
+ * Every message in the spool that is not final is in the queue. */
+#ifndef POSTINO_QUEUE_QUEUE_H
+#define POSTINO_QUEUE_QUEUE_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "spool/spool.h"
+
+struct event_base;
+struct workq;
+struct queue;
+
+/* cfg is borrowed; queue_set_config replaces it (reload). */
+struct queue *queue_new(struct event_base *base, struct workq *wq, struct spool *spool,
+    const struct config *cfg);
+void queue_free(struct queue *q);
+void queue_set_config(struct queue *q, const struct config *cfg);
+/* A committed message: takes env and schedules its pending recipients. */
+void queue_add(struct queue *q, struct spool_envelope *env);
+/* Make every waiting recipient for domain (NULL: all) due now (ETRN, flush). */
+void queue_flush(struct queue *q, const char *domain);
+/* Messages held in memory / attempts running. */
+size_t queue_size(const struct queue *q);
+unsigned queue_running(const struct queue *q);
+
+/* The header block put before the content of a delivered copy: Return-Path,
+ * Delivered-To and Received (RFC 5321 4.4), LF line ends. Exposed for tests.
+ * Returns a new string. */
+char *queue_trace_headers(const struct spool_envelope *env, const struct spool_rcpt *r,
+    const char *hostname, int64_t now);
+
+#endif
