@@ -31,8 +31,9 @@ struct smtp_data {
 };
 
 void smtp_data_init(struct smtp_data *d, bool dot_mode, uint64_t max_size);
-/* Decode up to n input bytes into out (room for n bytes: output never exceeds
- * input). Returns the bytes consumed; *outlen gets the bytes written. In dot
+/* Decode up to n input bytes into out, which needs room for n + 1 bytes (a
+ * leading dot held back from an earlier call may come out with this one).
+ * Returns the bytes consumed; *outlen gets the bytes written. In dot
  * mode, *done becomes true when the terminating CRLF.CRLF was consumed (the
  * terminator itself is not output and consumption stops right after it).
  * Once the message can no longer be accepted nothing more is output, but

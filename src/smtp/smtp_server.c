@@ -45,7 +45,7 @@ struct smtp_server {
 	struct smtp_data data;
 	smtp_data_sink sink;
 	void *sink_arg;
-	char *dbuf;                /* decoded content, SMTP_DATA_CHUNK bytes */
+	char *dbuf;                /* decoded content, SMTP_DATA_CHUNK + 1 bytes */
 	uint64_t bdat_left, bdat_size;
 	bool bdat_last, bdat_discard;
 	bool data_is_bdat;         /* the pending SMTP_EV_DATA came from BDAT */
@@ -818,7 +818,7 @@ smtp_server_accept_data(struct smtp_server *s, smtp_data_sink sink, void *arg)
 	s->ev_ready = false;
 	s->sink = sink;
 	s->sink_arg = arg;
-	s->dbuf = xmalloc(SMTP_DATA_CHUNK);
+	s->dbuf = xmalloc(SMTP_DATA_CHUNK + 1);
 	if (s->data_is_bdat) {
 		s->bdat_tx = true;
 		smtp_data_init(&s->data, false, s->conf.max_message_size);

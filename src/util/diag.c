@@ -23,6 +23,9 @@ diag_reset(struct diag *d)
 	diag_init(d);
 }
 
+static void vadd(struct diag *d, bool warning, const char *file, unsigned line, const char *fmt,
+    va_list ap) __attribute__((format(printf, 5, 0)));
+
 static void
 vadd(struct diag *d, bool warning, const char *file, unsigned line, const char *fmt, va_list ap)
 {

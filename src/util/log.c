@@ -26,6 +26,9 @@ log_get_level(void)
 	return current;
 }
 
+static void vlog(enum log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(enum log_level level, const char *fmt, va_list ap)
 {
