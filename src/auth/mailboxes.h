@@ -35,11 +35,14 @@ enum mailboxes_verdict {
 
 struct mailboxes_target {
 	char address[SMTP_ADDR_TEXT_MAX]; /* lower-cased "local@domain" for local,
-	                                     as written in the aliases file for remote */
+	                                     as written in the aliases file for remote;
+	                                     either parses with smtp_parse_mailbox (a
+	                                     local one is quoted when not a dot-string) */
 	bool local;
 };
 
 #define MAILBOXES_MAX_TARGETS 1000   /* bound on one recipient's expansion */
+#define MAILBOXES_MAX_DEPTH 20       /* aliases nested in one expansion, the first included */
 
 /* Resolve one recipient (local part decoded, domain as sent; domain "" means
  * the bare <postmaster>). Aliases expand recursively; a target that is a user

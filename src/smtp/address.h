@@ -83,10 +83,18 @@ enum smtp_arg_result smtp_parse_rcpt(struct span arg, bool utf8_ok, struct smtp_
     struct smtp_rcpt_params *params, const char **why);
 
 /* Write "local@domain" into out, the local part re-quoted when it is not a
- * dot-string; "" for the null path. -1 when out is too small. */
+ * dot-string; "" for the null path (local and domain both ""), just the local
+ * part when the domain is "" (<postmaster>). -1 when out is too small, or
+ * when the local part holds an octet no quoted-string can carry (a control
+ * character, malformed UTF-8); out is then "". */
 int smtp_mailbox_format(const struct smtp_mailbox *m, char *out, size_t outlen);
+/* Length of the well-formed UTF8-non-ascii character at p[0 .. n) (RFC 3629
+ * 4: no overlong forms, no surrogates, nothing past U+10FFFF), 0 if none. */
+size_t smtp_utf8_len(const char *p, size_t n);
+
 /* Parse a bare mailbox "local@domain" (no brackets) as in users/aliases files
- * and sendmail arguments. */
+ * and sendmail arguments. UTF-8 is accepted (out->utf8 tells); the whole must
+ * fit in a path (SMTP_PATH_MAX - 2 octets). SYNTAX or TOO_LONG on failure. */
 enum smtp_arg_result smtp_parse_mailbox(struct span s, struct smtp_mailbox *out);
 
 #endif
