@@ -30,7 +30,8 @@ struct maildir_msg {
 };
 
 /* Deliver; on success the new file's name (relative to path) is written into
- * name (namelen bytes). On failure err gets a reason and the result says
+ * name (namelen bytes), e.g. "new/1700000000.M12345P678Q1.mx.example,S=812".
+ * On failure err gets a reason and the result says
  * whether to retry (disk full, I/O error: TEMPFAIL) or not (PERMFAIL). */
 enum deliver_status maildir_deliver(const struct maildir_msg *m, char *name, size_t namelen,
     char *err, size_t errlen);

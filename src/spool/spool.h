@@ -72,15 +72,22 @@ int spool_writer_write(struct spool_writer *w, const void *p, size_t n);
 /* Make the message durable: envelope (env->id must equal the writer's ID)
  * and content, fsync of the file and of its directory. Takes and frees w
  * whatever the outcome. 0 when committed; -1 with errno when not (then
- * nothing of the message remains). Blocking: run it on a worker. */
+ * nothing of the message remains). Blocking: run it on a worker.
+ * env->size is not consulted: the spool records the bytes actually written,
+ * and spool_recover reports that as size. EINVAL: ID mismatch or no
+ * recipients; EFBIG: envelope text over 16 MiB. */
 int spool_writer_commit(struct spool_writer *w, const struct spool_envelope *env);
 /* Drop an uncommitted message. Takes and frees w. */
 void spool_writer_abort(struct spool_writer *w);
 
 /* Persist recipient idx's state, attempts, next_attempt and last_reply
- * (durably: fsync before return). -1 with errno. */
+ * (durably: fsync before return). -1 with errno (EINVAL: idx out of range;
+ * EFBIG: last_reply over 64 KiB escaped). */
 int spool_update_rcpt(struct spool *s, const struct spool_envelope *env, size_t idx);
-/* Remove a message whose recipients are all final. -1 with errno. */
+/* Remove a message whose recipients are all final. -1 with errno.
+ * The directory is not fsynced: a removal lost in a crash only brings the
+ * message back with its recipients final (or, at worst, repeats a delivery,
+ * which at-least-once allows). */
 int spool_remove(struct spool *s, const char *id);
 
 /* Open the content of message id for reading: *fd (caller closes), content
@@ -91,9 +98,26 @@ int spool_open_content(struct spool *s, const char *id, int *fd, off_t *offset, 
  * to cb, which takes env (free with spool_envelope_free). Leftovers of
  * uncommitted writes are deleted; a file that cannot be parsed is moved to
  * <spool>/corrupt/ and reported through bad(arg, path, reason). Returns the
- * number of messages, -1 with errno when the spool cannot be read at all. */
+ * number of messages, -1 with errno when the spool cannot be read at all.
+ * Messages come in queue ID order (oldest first). Call it at start-up,
+ * before any writer exists: tmp/ is emptied only while no writer is open,
+ * and a message committed while it runs may or may not be passed to cb. A
+ * last update record torn by a crash is dropped (the state before it
+ * stands) and cut off the file. A file that cannot be read for a reason
+ * other than its contents (EIO, EACCES) is reported through bad but left in
+ * place. */
 int spool_recover(struct spool *s, void (*cb)(void *arg, struct spool_envelope *env),
     void (*bad)(void *arg, const char *path, const char *reason), void *arg);
+
+/* Load one committed message (as spool_recover would pass it to cb) into
+ * *out, a new envelope (free with spool_envelope_free). -1 with errno:
+ * ENOENT when there is no such message, EINVAL for a malformed ID, EBADMSG
+ * when the file does not check out (then *why says how; the file is left
+ * where it is), or the error of the failing read. */
+int spool_load(struct spool *s, const char *id, struct spool_envelope **out, const char **why);
+
+/* True when id is SPOOL_ID_LEN characters of [0-9A-Z] and nothing more. */
+bool spool_id_is_valid(const char *id);
 
 void spool_envelope_free(struct spool_envelope *env);
 /* Deep copy (for handing an envelope to another thread). */
