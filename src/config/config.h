@@ -11,6 +11,7 @@
 
 #include "util/cidr.h"
 #include "util/diag.h"
+#include "util/span.h"
 
 enum config_tls { CONFIG_TLS_NONE, CONFIG_TLS_STARTTLS, CONFIG_TLS_IMPLICIT };
 enum config_auth { CONFIG_AUTH_NONE, CONFIG_AUTH_OPTIONAL, CONFIG_AUTH_REQUIRED };
@@ -40,6 +41,9 @@ struct config {
 
 	struct {
 		char *cert, *key;          /* default /etc/postino/cert.pem, key.pem */
+		bool self_signed;          /* embedded default only (./var/cert.pem, key.pem):
+		                              the daemon may make a self-signed pair there
+		                              for development; never set from a file */
 	} tls;
 
 	char **local_domains;          /* lower-cased */
@@ -77,7 +81,8 @@ struct config {
 };
 
 /* Parse and validate FILE. Every problem goes into d as "FILE:LINE: message";
- * returns NULL when there was any error (d->nerrors > 0), else the config.
+ * returns NULL when there was any error (d->nerrors grew during this call;
+ * warnings alone do not count), else the config.
  * Checks that need the system (a `user` that does not exist) are included. */
 struct config *config_load_file(const char *path, struct diag *d);
 /* The same for text in memory; name is used in messages. */
@@ -91,5 +96,10 @@ void config_free(struct config *c);
 
 /* True when domain (any case) is one of the local domains. */
 bool config_is_local_domain(const struct config *c, const char *domain, size_t len);
+
+/* Split a "host:port" or "[IPv6]:port" value (relay.smarthost, dns.resolver,
+ * as validated by the loader) into host, a span into s without the brackets,
+ * and port. -1 when s is malformed. */
+int config_split_hostport(const char *s, struct span *host, uint16_t *port);
 
 #endif

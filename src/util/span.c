@@ -63,7 +63,7 @@ span_to_u64(struct span a, unsigned long long max, unsigned long long *out)
 		if (a.p[i] < '0' || a.p[i] > '9')
 			return -1;
 		d = (unsigned)(a.p[i] - '0');
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}
