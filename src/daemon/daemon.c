@@ -21,6 +21,8 @@
 #include "auth/mailboxes.h"
 #include "daemon/session.h"
 #include "daemon/workq.h"
+#include "net/tls.h"
+#include "policy/authlimit.h"
 #include "queue/queue.h"
 #include "spool/spool.h"
 #include "util/log.h"
@@ -298,6 +300,39 @@ open_all(struct daemon *d)
 	return 0;
 }
 
+/* Load the certificate when a listener needs TLS. The embedded default has
+ * no certificate of its own: a self-signed one is made under its spool's
+ * parent directory on first run, for development only. */
+static int
+open_tls(struct daemon *d)
+{
+	const struct config *c = d->cfg;
+	char err[512];
+	bool need = false;
+	int made;
+
+	for (size_t i = 0; i < c->nlisteners; i++)
+		need |= c->listeners[i].tls != CONFIG_TLS_NONE;
+	if (!need)
+		return 0;
+	if (c->server.user == NULL && c->tls.self_signed) {
+		made = tls_ensure_self_signed(c->tls.cert, c->tls.key, c->server.hostname, err,
+		    sizeof err);
+		if (made < 0) {
+			log_error("- tls.failed error=\"%s\"", err);
+			return -1;
+		}
+		log_warn("- tls.self_signed cert=%s key=%s%s (development only: clients cannot "
+			 "verify it)", c->tls.cert, c->tls.key, made ? " created" : "");
+	}
+	d->ctx.tls = tls_server_ctx_new(c->tls.cert, c->tls.key, err, sizeof err);
+	if (!d->ctx.tls) {
+		log_error("- tls.failed error=\"%s\"", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 start_listeners(struct daemon *d)
 {
@@ -329,6 +364,8 @@ teardown(struct daemon *d)
 	if (d->ctx.base)
 		session_close_all(&d->ctx);
 	workq_free(d->wq);     /* runs every done callback: commits queue, deliveries finish */
+	tls_ctx_free(d->ctx.tls);
+	authlimit_free(d->ctx.authlimit);
 	queue_free(d->queue);
 	if (d->spool)
 		spool_close(d->spool);
@@ -371,7 +408,10 @@ daemon_run(struct config *cfg)
 	d.wq = workq_new(d.base, WORKERS);
 	d.queue = queue_new(d.base, d.wq, d.spool, cfg);
 	d.ctx = (struct session_ctx){ .base = d.base, .cfg = cfg, .mb = d.mb, .spool = d.spool,
-		.wq = d.wq, .queue = d.queue, .on_close = ip_release, .on_close_arg = &d };
+		.wq = d.wq, .queue = d.queue, .on_close = ip_release, .on_close_arg = &d,
+		.authlimit = authlimit_new() };
+	if (open_tls(&d) < 0)
+		goto out;
 	if ((n = spool_recover(d.spool, recovered, recover_bad, &d)) < 0) {
 		log_error("- spool.recover_failed error=\"%s\"", strerror(errno));
 		goto out;

@@ -8,8 +8,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <crypt.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +22,10 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "auth/sasl.h"
 #include "daemon/workq.h"
+#include "net/tls.h"
+#include "policy/authlimit.h"
 #include "policy/relay.h"
 #include "queue/queue.h"
 #include "smtp/smtp_server.h"
@@ -29,6 +37,7 @@
 #define IN_HIGH (64 * 1024)      /* libevent stops reading past this */
 
 struct commit;
+struct auth_job;
 
 struct session {
 	struct session *prev, *next;
@@ -40,7 +49,17 @@ struct session {
 	char addr[INET6_ADDRSTRLEN];
 	const struct config_listener *listener;
 	struct event *data_timer;
+	int timeout_mode;            /* -1 unset, 0 command, 1 data: what the bev timers hold */
 	bool closing;
+	uint8_t key[16];             /* client address, IPv4 mapped */
+
+	/* TLS and AUTH */
+	bool tls;
+	char tls_desc[160];
+	struct sasl *sasl;
+	struct auth_job *auth;       /* a password check on a worker */
+	struct event *auth_timer;    /* delays the reply to a failed attempt */
+	char *auth_user;
 
 	/* the open transaction */
 	struct spool_writer *w;
@@ -60,6 +79,12 @@ struct commit {
 };
 
 static void process(struct session *s);
+static bool sender_owned(struct session *s, const struct smtp_path *p);
+static void flush_output(struct session *s);
+static void set_timeouts(struct session *s);
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_write(struct bufferevent *bev, void *arg);
+static void on_bev_event(struct bufferevent *bev, short what, void *arg);
 
 /* ---- transaction ---- */
 
@@ -111,6 +136,13 @@ on_mail(struct session *s, const struct smtp_event *ev)
 		smtp_server_reject(s->smtp, 501, "5.1.7", "Sender address too long");
 		return;
 	}
+	if (s->auth_user && !sender_owned(s, ev->path)) {
+		log_info("- smtp.mail session=%lu from=<%s> user=%s result=refused "
+			 "reason=sender_not_owned", s->id, sender, s->auth_user);
+		smtp_server_reject(s->smtp, 553, "5.7.1", "Sender address not owned by the "
+							  "authenticated user");
+		return;
+	}
 	s->w = spool_writer_new(s->ctx->spool, id);
 	if (!s->w) {
 		log_error("- spool.open_failed session=%lu error=\"%s\"", s->id, strerror(errno));
@@ -124,8 +156,7 @@ on_mail(struct session *s, const struct smtp_event *ev)
 	s->env->ret = ev->mail->ret;
 	s->env->body = ev->mail->body;
 	s->env->smtputf8 = ev->mail->smtputf8;
-	log_info("%s smtp.mail session=%lu from=<%s>%s", id, s->id, sender,
-	    ev->mail->has_size ? "" : "");
+	log_info("%s smtp.mail session=%lu from=<%s>", id, s->id, sender);
 	smtp_server_accept(s->smtp, NULL);
 }
 
@@ -136,6 +167,11 @@ add_rcpt(struct session *s, const struct mailboxes_target *t, const char *orig,
 	struct spool_envelope *env = s->env;
 	struct spool_rcpt *r;
 
+	/* one copy per final address, however often it was named or reached
+	 * through aliases (local addresses are lower-cased by resolution) */
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (strcasecmp(env->rcpts[i].address, t->address) == 0)
+			return;
 	if (env->nrcpts == s->rcpt_cap) {
 		s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
 		env->rcpts = xreallocarray(env->rcpts, s->rcpt_cap, sizeof *env->rcpts);
@@ -167,7 +203,7 @@ on_rcpt(struct session *s, const struct smtp_event *ev)
 	v = mailboxes_resolve(s->ctx->mb, s->ctx->cfg, m->local,
 	    ev->path->kind == SMTP_PATH_POSTMASTER ? "" : m->domain, &t, &nt);
 	if (v == MAILBOXES_REMOTE) {
-		if (!relay_allowed(s->ctx->cfg, (struct sockaddr *)&s->peer, false)) {
+		if (!relay_allowed(s->ctx->cfg, (struct sockaddr *)&s->peer, s->auth_user != NULL)) {
 			log_info("%s smtp.rcpt session=%lu to=<%s> result=refused code=554 "
 				 "reason=relay_denied client=%s",
 			    qid(s), s->id, orig, s->addr);
@@ -285,7 +321,9 @@ on_data_end(struct session *s, const struct smtp_event *ev)
 	}
 	s->env->client_addr = xstrdup(s->addr);
 	s->env->helo = smtp_server_helo(s->smtp) ? xstrdup(smtp_server_helo(s->smtp)) : NULL;
-	s->env->protocol = xstrdup(smtp_server_protocol(s->smtp));
+	s->env->protocol = s->tls ? xasprintf("%s (%s)", smtp_server_protocol(s->smtp), s->tls_desc)
+				  : xstrdup(smtp_server_protocol(s->smtp));
+	s->env->auth_user = s->auth_user ? xstrdup(s->auth_user) : NULL;
 	s->env->received = (int64_t)time(NULL);
 	c = xcalloc(1, sizeof *c);
 	c->s = s;
@@ -297,6 +335,231 @@ on_data_end(struct session *s, const struct smtp_event *ev)
 	s->rcpt_cap = 0;
 	s->commit = c;
 	workq_add(s->ctx->wq, true, commit_work, commit_done, c);
+}
+
+
+/* ---- AUTH (RFC 4954) ---- */
+
+struct auth_job {
+	struct session *s;           /* NULL once the client went away */
+	char *user, *password, *hash;
+	bool ok;
+};
+
+/* A hash to check unknown users against, so they cost the same time. */
+static const char *
+dummy_hash(void)
+{
+	static char hash[CRYPT_OUTPUT_SIZE];
+
+	if (!hash[0]) {
+		const char *h = crypt("postino-dummy", crypt_gensalt("$y$", 0, NULL, 0));
+
+		snprintf(hash, sizeof hash, "%s", h && h[0] != '*' ? h : "$6$x$");
+	}
+	return hash;
+}
+
+static void
+auth_work(void *arg)
+{
+	struct auth_job *j = arg;
+	struct crypt_data *cd = xcalloc(1, sizeof *cd);
+	const char *want = j->hash ? j->hash : dummy_hash();
+	const char *got = crypt_r(j->password, want, cd);
+
+	j->ok = j->hash && got && got[0] != '*' && strlen(got) == strlen(want) &&
+	    CRYPTO_memcmp(got, want, strlen(want)) == 0;
+	explicit_bzero(j->password, strlen(j->password));
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+}
+
+static void
+auth_job_free(struct auth_job *j)
+{
+	free(j->user);
+	free(j->password);
+	free(j->hash);
+	free(j);
+}
+
+static void
+auth_end(struct session *s)
+{
+	sasl_free(s->sasl);
+	s->sasl = NULL;
+}
+
+static void
+on_auth_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	smtp_server_reject(s->smtp, 535, "5.7.8", "Authentication credentials invalid");
+	process(s);
+}
+
+static void
+auth_done(void *arg)
+{
+	struct auth_job *j = arg;
+	struct session *s = j->s;
+	char user[300];
+	int delay;
+
+	if (!s) {
+		auth_job_free(j);
+		return;
+	}
+	s->auth = NULL;
+	log_escape(user, sizeof user, j->user, strlen(j->user));
+	if (j->ok) {
+		authlimit_succeeded(s->ctx->authlimit, s->key);
+		free(s->auth_user);
+		s->auth_user = xstrdup(j->user);
+		smtp_server_set_authenticated(s->smtp, j->user);
+		log_info("- auth.ok session=%lu client=%s user=\"%s\"", s->id, s->addr, user);
+		smtp_server_accept(s->smtp, NULL);
+	} else if ((delay = authlimit_failed(s->ctx->authlimit, s->key, (int64_t)time(NULL))) < 0) {
+		log_warn("- auth.failed session=%lu client=%s user=\"%s\" action=locked", s->id,
+		    s->addr, user);
+		smtp_server_reject(s->smtp, 421, "4.7.0", "Too many failed authentications");
+	} else {
+		struct timeval tv = { delay, 0 };
+
+		log_warn("- auth.failed session=%lu client=%s user=\"%s\" delay=%ds", s->id, s->addr,
+		    user, delay);
+		evtimer_add(s->auth_timer, &tv);   /* answered later: see on_auth_timer */
+	}
+	auth_job_free(j);
+	process(s);
+}
+
+/* Credentials are complete: check them on a worker. */
+static void
+auth_check(struct session *s)
+{
+	struct auth_job *j = xcalloc(1, sizeof *j);
+	const char *hash = mailboxes_password_hash(s->ctx->mb, sasl_authcid(s->sasl));
+
+	j->s = s;
+	j->user = xstrdup(sasl_authcid(s->sasl));
+	j->password = xstrdup(sasl_password(s->sasl));
+	/* proxy authorization (an authzid naming someone else) is not offered */
+	j->hash = hash && (!*sasl_authzid(s->sasl) ||
+			      strcasecmp(sasl_authzid(s->sasl), j->user) == 0)
+	    ? xstrdup(hash)
+	    : NULL;
+	auth_end(s);
+	s->auth = j;
+	workq_add(s->ctx->wq, true, auth_work, auth_done, j);
+}
+
+/* Act on what the SASL mechanism said. */
+static void
+auth_status(struct session *s, enum sasl_status st, struct buf *chal)
+{
+	switch (st) {
+	case SASL_CONTINUE:
+		smtp_server_auth_continue(s->smtp, chal->data ? chal->data : "");
+		return;
+	case SASL_DONE:
+		auth_check(s);
+		return;
+	case SASL_BAD:
+		auth_end(s);
+		smtp_server_reject(s->smtp, 501, "5.5.2", "Invalid authentication data");
+		return;
+	case SASL_CANCELLED:
+		auth_end(s);
+		smtp_server_reject(s->smtp, 501, "5.7.0", "Authentication cancelled");
+		return;
+	}
+}
+
+static void
+on_auth(struct session *s, const struct smtp_event *ev)
+{
+	struct buf chal;
+
+	buf_init(&chal, 64);
+	if (authlimit_locked(s->ctx->authlimit, s->key, (int64_t)time(NULL))) {
+		smtp_server_reject(s->smtp, 421, "4.7.0", "Too many failed authentications, try "
+							  "again later");
+		return;
+	}
+	if (ev->type == SMTP_EV_AUTH) {
+		s->sasl = sasl_new(ev->arg);
+		if (!s->sasl) {
+			smtp_server_reject(s->smtp, 504, "5.5.4", "Unrecognized authentication type");
+			return;
+		}
+		auth_status(s, sasl_start(s->sasl, ev->initial, &chal), &chal);
+	} else {
+		auth_status(s, sasl_step(s->sasl, ev->arg, &chal), &chal);
+	}
+	buf_reset(&chal);
+}
+
+/* RFC 6409 / SPEC: an authenticated client sends as itself or as one of the
+ * aliases that deliver to it. */
+static bool
+sender_owned(struct session *s, const struct smtp_path *p)
+{
+	struct mailboxes_target *t = NULL;
+	size_t nt = 0;
+	bool ok = false;
+	char sender[SMTP_ADDR_TEXT_MAX];
+
+	if (p->kind == SMTP_PATH_NULL)
+		return true;
+	if (smtp_mailbox_format(&p->mbox, sender, sizeof sender) == 0 &&
+	    strcasecmp(sender, s->auth_user) == 0)
+		return true;
+	if (mailboxes_resolve(s->ctx->mb, s->ctx->cfg, p->mbox.local, p->mbox.domain, &t, &nt) ==
+	    MAILBOXES_OK)
+		for (size_t i = 0; i < nt && !ok; i++)
+			ok = t[i].local && strcasecmp(t[i].address, s->auth_user) == 0;
+	free(t);
+	return ok;
+}
+
+/* ---- STARTTLS (RFC 3207) ---- */
+
+/* The 220 is queued: put a TLS filter over the socket. Whatever the client
+ * sent after STARTTLS is dropped, never run (CVE-2011-0411). */
+static void
+start_tls(struct session *s)
+{
+	struct bufferevent *under = s->bev, *f;
+	SSL *ssl = SSL_new(s->ctx->tls);
+
+	flush_output(s);
+	evbuffer_drain(bufferevent_get_input(under), evbuffer_get_length(bufferevent_get_input(under)));
+	f = bufferevent_openssl_filter_new(s->ctx->base, under, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
+	s->bev = f;
+	bufferevent_setcb(f, on_read, on_write, on_bev_event, s);
+	bufferevent_setwatermark(f, EV_READ, 0, IN_HIGH);
+	s->timeout_mode = -1;
+	set_timeouts(s);
+	bufferevent_enable(f, EV_READ | EV_WRITE);
+}
+
+static void
+tls_established(struct session *s)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+
+	if (!ssl || s->tls)
+		return;
+	s->tls = true;
+	tls_describe(ssl, s->tls_desc, sizeof s->tls_desc);
+	log_info("- tls.established session=%lu client=%s %s", s->id, s->addr, s->tls_desc);
+	if (!smtp_server_in_data(s->smtp))
+		smtp_server_tls_started(s->smtp);
 }
 
 static void
@@ -329,7 +592,13 @@ on_event(struct session *s, const struct smtp_event *ev)
 		queue_flush(s->ctx->queue, dom);
 		break;
 	}
-	case SMTP_EV_STARTTLS:  /* not offered until the TLS work lands */
+	case SMTP_EV_STARTTLS:
+		start_tls(s);
+		break;
+	case SMTP_EV_AUTH:
+	case SMTP_EV_AUTH_RESPONSE:
+		on_auth(s, ev);
+		break;
 	case SMTP_EV_QUIT:
 	case SMTP_EV_NONE:
 		break;
@@ -347,6 +616,12 @@ session_free(struct session *s)
 	    s->messages);
 	if (s->commit)
 		s->commit->s = NULL;   /* the commit completes and queues without us */
+	if (s->auth)
+		s->auth->s = NULL;
+	auth_end(s);
+	free(s->auth_user);
+	if (s->auth_timer)
+		event_free(s->auth_timer);
 	tx_drop(s);
 	if (s->prev)
 		s->prev->next = s->next;
@@ -364,22 +639,26 @@ session_free(struct session *s)
 	free(s);
 }
 
+/* RFC 5321 4.5.3.2: command_timeout between commands, data_timeout between
+ * content chunks and three times that for the whole DATA phase. libevent
+ * restarts the read timer on every read, so they are set only on a change. */
 static void
 set_timeouts(struct session *s)
 {
 	const struct config *c = s->ctx->cfg;
-	bool data = smtp_server_in_data(s->smtp);
+	int data = smtp_server_in_data(s->smtp);
 	struct timeval rd = { (time_t)(data ? c->limits.data_timeout : c->limits.command_timeout), 0 };
 	struct timeval wr = { (time_t)c->limits.command_timeout, 0 };
+	struct timeval all = { (time_t)(3 * c->limits.data_timeout), 0 };
 
+	if (data == s->timeout_mode)
+		return;
+	s->timeout_mode = data;
 	bufferevent_set_timeouts(s->bev, &rd, &wr);
-	if (data && !evtimer_pending(s->data_timer, NULL)) {
-		struct timeval all = { (time_t)(3 * c->limits.data_timeout), 0 };
-
+	if (data)
 		evtimer_add(s->data_timer, &all);
-	} else if (!data) {
+	else
 		evtimer_del(s->data_timer);
-	}
 }
 
 static void
@@ -397,8 +676,7 @@ flush_output(struct session *s)
 static void
 process(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	struct evbuffer *outb = bufferevent_get_output(s->bev);
+	struct evbuffer *in, *outb;
 
 	while (!s->commit && !s->closing) {
 		struct evbuffer_iovec v;
@@ -406,6 +684,9 @@ process(struct session *s)
 		size_t used = 0;
 		bool got;
 
+		/* refetched each time: STARTTLS replaces the bufferevent */
+		in = bufferevent_get_input(s->bev);
+		outb = bufferevent_get_output(s->bev);
 		if (evbuffer_get_length(outb) > OUT_HIGH)
 			break;   /* the write callback resumes */
 		if (evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
@@ -423,7 +704,14 @@ process(struct session *s)
 		if (!got && used == 0)
 			break;
 	}
+	/* shutting down: a session between transactions or commands gets 421 */
+	if (s->ctx->stopping && !s->closing && !s->commit && !smtp_server_in_data(s->smtp)) {
+		smtp_server_shutdown(s->smtp);
+		s->closing = true;
+	}
 	flush_output(s);
+	in = bufferevent_get_input(s->bev);
+	outb = bufferevent_get_output(s->bev);
 	if (s->closing) {
 		bufferevent_disable(s->bev, EV_READ);
 		if (evbuffer_get_length(outb) == 0)
@@ -468,6 +756,22 @@ on_bev_event(struct bufferevent *bev, short what, void *arg)
 			session_free(s);
 		return;
 	}
+	if (what & BEV_EVENT_CONNECTED) {
+		tls_established(s);
+		process(s);
+		return;
+	}
+	if ((what & BEV_EVENT_ERROR) && !s->tls && bufferevent_openssl_get_ssl(bev)) {
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		char why[256] = "connection closed during the handshake";
+
+		if (e)
+			ERR_error_string_n(e, why, sizeof why);
+		log_info("- tls.handshake_failed session=%lu client=%s error=\"%s\"", s->id, s->addr,
+		    why);
+		session_free(s);
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		if (s->env)
 			log_info("%s smtp.lost session=%lu client=%s reason=\"connection closed "
@@ -481,6 +785,19 @@ static void
 on_data_timer(evutil_socket_t fd, short what, void *arg)
 {
 	on_bev_event(((struct session *)arg)->bev, BEV_EVENT_TIMEOUT, arg);
+}
+
+/* The client address as 16 bytes (IPv4 mapped), for per-address limits. */
+static void
+addr_key(const struct sockaddr *sa, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	}
 }
 
 static void
@@ -506,8 +823,9 @@ session_start(struct session_ctx *ctx, const struct config_listener *l, evutil_s
 		.max_message_size = ctx->cfg->server.max_message_size,
 		.max_recipients = ctx->cfg->server.max_recipients,
 		.max_errors = ctx->cfg->limits.max_errors,
-		.starttls = false,   /* STARTTLS arrives with issue 3 */
-		.auth = false,
+		.starttls = l->tls == CONFIG_TLS_STARTTLS && ctx->tls,
+		.implicit_tls = l->tls == CONFIG_TLS_IMPLICIT && ctx->tls,
+		.auth = l->auth != CONFIG_AUTH_NONE,
 		.auth_required = l->auth == CONFIG_AUTH_REQUIRED,
 	};
 
@@ -516,9 +834,18 @@ session_start(struct session_ctx *ctx, const struct config_listener *l, evutil_s
 	s->listener = l;
 	memcpy(&s->peer, peer, (size_t)peerlen < sizeof s->peer ? (size_t)peerlen : sizeof s->peer);
 	format_peer(peer, s->addr, sizeof s->addr);
-	s->bev = bufferevent_socket_new(ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	addr_key(peer, s->key);
+	if (sc.implicit_tls) {
+		s->bev = bufferevent_openssl_socket_new(ctx->base, fd, SSL_new(ctx->tls),
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	} else {
+		s->bev = bufferevent_socket_new(ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	s->auth_timer = evtimer_new(ctx->base, on_auth_timer, s);
 	s->smtp = smtp_server_new(&sc);
 	s->data_timer = evtimer_new(ctx->base, on_data_timer, s);
+	s->timeout_mode = -1;
 	bufferevent_setcb(s->bev, on_read, on_write, on_bev_event, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, IN_HIGH);
 	s->next = ctx->sessions;
@@ -539,10 +866,8 @@ session_shutdown_idle(struct session_ctx *ctx)
 
 	for (; s; s = next) {
 		next = s->next;
-		if (s->commit || s->closing || smtp_server_in_data(s->smtp))
-			continue;
-		smtp_server_shutdown(s->smtp);
-		process(s);
+		if (!s->closing)
+			process(s);   /* it sends 421 unless a message is in flight */
 	}
 }
 

@@ -12,6 +12,8 @@
 #include "config/config.h"
 
 struct event_base;
+struct ssl_ctx_st;
+struct authlimit;
 struct spool;
 struct workq;
 struct queue;
@@ -25,6 +27,8 @@ struct session_ctx {
 	struct spool *spool;
 	struct workq *wq;
 	struct queue *queue;
+	struct ssl_ctx_st *tls;      /* NULL when no certificate is loaded */
+	struct authlimit *authlimit;
 	struct session *sessions;    /* all open sessions */
 	unsigned nsessions;
 	unsigned long next_id;

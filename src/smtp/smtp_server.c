@@ -23,6 +23,7 @@ enum state {
 	S_DATA,      /* inside DATA content */
 	S_BDAT,      /* inside a BDAT chunk */
 	S_TLS_WAIT,  /* 220 to STARTTLS sent: input is discarded until the handshake */
+	S_AUTH,      /* a SASL exchange: lines are responses, not commands */
 	S_CLOSED,
 };
 
@@ -35,8 +36,10 @@ struct smtp_server {
 
 	struct buf line;           /* a partial command line */
 	bool discarding;           /* current line is over its limit: drop to CRLF */
+	bool secret_line;          /* the buffered line may hold credentials: wipe it */
 
 	struct smtp_event ev;      /* the event being offered or waiting for a verdict */
+	struct buf evarg;          /* owned copies of ev.arg and ev.initial */
 	bool ev_ready, verdict_wait;
 	struct smtp_path path;
 	struct smtp_mail_params mail;
@@ -104,6 +107,28 @@ raise_event(struct smtp_server *s, enum smtp_event_type type, bool verdict)
 	s->ev.type = type;
 	s->ev_ready = true;
 	s->verdict_wait = verdict;
+}
+
+/* Give the pending event its text arguments, copied: the line they come from
+ * is gone (or back in the owner's buffer) by the time the owner looks. */
+static void
+set_event_args(struct smtp_server *s, struct span arg, struct span initial)
+{
+	buf_clear(&s->evarg);
+	if (buf_append(&s->evarg, arg.p, arg.len) < 0 || buf_append(&s->evarg, "", 1) < 0 ||
+	    buf_append(&s->evarg, initial.p, initial.len) < 0)
+		PANIC("event argument over its bound");
+	s->ev.arg = span_make(s->evarg.data, arg.len);
+	s->ev.initial = span_make(s->evarg.data + arg.len + 1, initial.len);
+}
+
+/* Forget event arguments; they may have held credentials. */
+static void
+wipe_event_args(struct smtp_server *s)
+{
+	if (s->evarg.data)
+		explicit_bzero(s->evarg.data, s->evarg.cap);
+	buf_clear(&s->evarg);
 }
 
 static bool
@@ -477,7 +502,7 @@ cmd_etrn(struct smtp_server *s, struct span arg)
 	/* RFC 1985 5.1 */
 	reply(s, 250, "2.0.0", "Queuing for node %.*s started", (int)arg.len, arg.p);
 	raise_event(s, SMTP_EV_ETRN, false);
-	s->ev.arg = arg;
+	set_event_args(s, arg, span_make("", 0));
 }
 
 static void
@@ -503,12 +528,47 @@ cmd_starttls(struct smtp_server *s, struct span arg)
 static void
 cmd_auth(struct smtp_server *s, struct span arg)
 {
+	struct span mech = span_trim(arg), initial = { NULL, 0 };
+	const char *sp;
+
 	if (!s->conf.auth || !s->tls) {
 		reply_error(s, 503, "5.5.1", "Error: authentication not enabled");
 		return;
 	}
-	/* SASL mechanisms arrive with the TLS work (issue 3). */
-	reply_error(s, 504, "5.5.4", "Error: mechanism not available");
+	if (s->state == S_INIT) {
+		reply_error(s, 503, "5.5.1", "Error: send EHLO first");
+		return;
+	}
+	if (s->auth_user) {
+		reply_error(s, 503, "5.5.1", "Error: already authenticated");
+		return;
+	}
+	if (in_transaction(s)) {
+		reply_error(s, 503, "5.5.1", "Error: AUTH not permitted during a mail transaction");
+		return;
+	}
+	if (mech.len && (sp = memchr(mech.p, ' ', mech.len)) != NULL) {
+		initial = span_trim(span_make(sp + 1, mech.len - (size_t)(sp + 1 - mech.p)));
+		mech.len = (size_t)(sp - mech.p);
+		if (initial.len == 0 || memchr(initial.p, ' ', initial.len)) {
+			reply_error(s, 501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+			return;
+		}
+	}
+	if (mech.len == 0) {
+		reply_error(s, 501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+		return;
+	}
+	raise_event(s, SMTP_EV_AUTH, true);
+	set_event_args(s, mech, initial);
+}
+
+/* A line inside a SASL exchange goes to the owner as a response. */
+static void
+auth_response(struct smtp_server *s, const char *p, size_t len)
+{
+	raise_event(s, SMTP_EV_AUTH_RESPONSE, true);
+	set_event_args(s, span_make(p, len), span_make("", 0));
 }
 
 struct command {
@@ -532,6 +592,10 @@ run_line(struct smtp_server *s, const char *p, size_t len)
 	struct span verb, arg = { p, 0 };
 	size_t i;
 
+	if (s->state == S_AUTH) {
+		auth_response(s, p, len);
+		return;
+	}
 	for (i = 0; i < len; i++)
 		if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') {
 			reply_error(s, 500, "5.5.2", "Error: bare CR, LF or NUL in command");
@@ -552,10 +616,12 @@ run_line(struct smtp_server *s, const char *p, size_t len)
 
 /* The longest line this command may have, CRLF included (limits.h). */
 static size_t
-line_limit(const char *p, size_t len)
+line_limit(const struct smtp_server *s, const char *p, size_t len)
 {
 	struct span l = span_make(p, len);
 
+	if (s->state == S_AUTH)
+		return SMTP_AUTH_LINE_MAX;
 	if (span_has_prefix_nocase(l, "MAIL ") || span_has_prefix_nocase(l, "RCPT "))
 		return SMTP_MAILRCPT_LINE_MAX;
 	if (span_has_prefix_nocase(l, "AUTH "))
@@ -579,6 +645,18 @@ find_crlf(const struct smtp_server *s, const char *p, size_t n)
 	return -1;
 }
 
+/* Empty the partial-line buffer, wiping it when it may hold credentials
+ * (an AUTH line or a SASL response). */
+static void
+line_clear(struct smtp_server *s)
+{
+	if (s->line.data && (s->state == S_AUTH || s->secret_line ||
+				span_has_prefix_nocase(span_make(s->line.data, s->line.len), "AUTH ")))
+		explicit_bzero(s->line.data, s->line.len);
+	s->secret_line = false;
+	buf_clear(&s->line);
+}
+
 /* Command-line input: run complete lines, keep a partial one (bounded). */
 static size_t
 line_input(struct smtp_server *s, const char *p, size_t n)
@@ -589,11 +667,11 @@ line_input(struct smtp_server *s, const char *p, size_t n)
 		bool cr_last = p[n - 1] == '\r';
 
 		if (!s->discarding && buf_append(&s->line, p, n) == 0 &&
-		    s->line.len < line_limit(s->line.data, s->line.len))
+		    s->line.len < line_limit(s, s->line.data, s->line.len))
 			return n;
 		/* over the limit: drop it all, but remember a trailing CR */
 		s->discarding = true;
-		buf_clear(&s->line);
+		line_clear(s);
 		if (cr_last)
 			buf_append(&s->line, "\r", 1);
 		return n;
@@ -601,22 +679,25 @@ line_input(struct smtp_server *s, const char *p, size_t n)
 	size_t used = (size_t)k + 1;
 	if (s->discarding) {
 		s->discarding = false;
-		buf_clear(&s->line);
+		line_clear(s);
 		reply_error(s, 500, "5.5.2", "Error: line too long");
 		return used;
 	}
 	if (s->line.len == 0) {
-		if (used > line_limit(p, used))
+		if (used > line_limit(s, p, used))
 			reply_error(s, 500, "5.5.2", "Error: line too long");
 		else
 			run_line(s, p, used - 2);
 		return used;
 	}
-	if (buf_append(&s->line, p, used) < 0 || s->line.len > line_limit(s->line.data, s->line.len))
+	s->secret_line = s->state == S_AUTH ||
+	    span_has_prefix_nocase(span_make(s->line.data, s->line.len), "AUTH ");
+	if (buf_append(&s->line, p, used) < 0 ||
+	    s->line.len > line_limit(s, s->line.data, s->line.len))
 		reply_error(s, 500, "5.5.2", "Error: line too long");
 	else
 		run_line(s, s->line.data, s->line.len - 2);
-	buf_clear(&s->line);
+	line_clear(s);
 	return used;
 }
 
@@ -712,6 +793,8 @@ smtp_server_new(const struct smtp_server_conf *conf)
 	s->state = S_INIT;
 	buf_init(&s->line, SMTP_AUTH_LINE_MAX);
 	buf_init(&s->out, (size_t)-2);
+	buf_init(&s->evarg, SMTP_AUTH_LINE_MAX + SMTP_CMD_LINE_MAX);
+	s->tls = conf->implicit_tls;
 	reply(s, 220, NULL, "%s ESMTP postino", s->conf.hostname);
 	return s;
 }
@@ -722,8 +805,11 @@ smtp_server_free(struct smtp_server *s)
 	if (s == NULL)
 		return;
 	end_data_phase(s);
+	line_clear(s);
+	wipe_event_args(s);
 	buf_reset(&s->line);
 	buf_reset(&s->out);
+	buf_reset(&s->evarg);
 	free(s->helo);
 	free(s->auth_user);
 	free(s);
@@ -794,6 +880,14 @@ accept_verdict(struct smtp_server *s, const char *text)
 		reply(s, 250, "2.0.0", "%s", text ? text : "Ok");
 		tx_clear(s);
 		break;
+	case SMTP_EV_AUTH:
+	case SMTP_EV_AUTH_RESPONSE:
+		if (!s->auth_user)
+			PANIC("AUTH accepted without smtp_server_set_authenticated");
+		wipe_event_args(s);
+		s->state = S_READY;
+		reply(s, 235, "2.7.0", "%s", text ? text : "Authentication successful");
+		break;
 	default:
 		PANIC("no verdict for event %d", (int)s->ev.type);
 	}
@@ -840,12 +934,31 @@ smtp_server_reject(struct smtp_server *s, int code, const char *esc, const char 
 	s->verdict_wait = false;
 	s->ev_ready = false;
 	reply(s, code, esc, "%s", text);
-	if (t == SMTP_EV_DATA_END) {
+	if (code == 421) {
+		/* RFC 5321 3.8: 421 closes the transmission channel */
+		wipe_event_args(s);
+		s->state = S_CLOSED;
+	} else if (t == SMTP_EV_AUTH || t == SMTP_EV_AUTH_RESPONSE) {
+		wipe_event_args(s);
+		s->state = S_READY;
+	} else if (t == SMTP_EV_DATA_END) {
 		tx_clear(s);
 	} else if (t == SMTP_EV_DATA && s->data_is_bdat) {
 		start_chunk(s, true);  /* drop the refused chunk's octets */
 		s->bdat_tx = false;
 	}
+}
+
+void
+smtp_server_auth_continue(struct smtp_server *s, const char *challenge)
+{
+	if (!s->verdict_wait || (s->ev.type != SMTP_EV_AUTH && s->ev.type != SMTP_EV_AUTH_RESPONSE))
+		PANIC("auth_continue without a pending AUTH");
+	s->verdict_wait = false;
+	s->ev_ready = false;
+	wipe_event_args(s);
+	s->state = S_AUTH;
+	reply(s, 334, NULL, "%s", challenge);
 }
 
 void
@@ -869,7 +982,7 @@ smtp_server_tls_started(struct smtp_server *s)
 	s->esmtp = false;
 	s->tls = true;
 	s->state = S_INIT;
-	buf_clear(&s->line);
+	line_clear(s);
 	s->discarding = false;
 	s->ev_ready = s->verdict_wait = false;
 }
@@ -924,5 +1037,7 @@ smtp_server_shrink(struct smtp_server *s)
 {
 	if (s->line.len == 0)
 		buf_reset(&s->line);
+	if (!s->ev_ready && !s->verdict_wait)
+		buf_reset(&s->evarg);
 	buf_shrink(&s->out);
 }

@@ -28,6 +28,7 @@ struct smtp_server_conf {
 	unsigned max_recipients;
 	unsigned max_errors;
 	bool starttls;              /* offer STARTTLS (until TLS is on) */
+	bool implicit_tls;          /* the connection is TLS from the start (RFC 8314) */
 	bool auth;                  /* offer AUTH once TLS is on */
 	bool auth_required;         /* MAIL needs AUTH first: 530 5.7.0 */
 };
@@ -44,6 +45,12 @@ enum smtp_event_type {
 	SMTP_EV_STARTTLS,    /* the 220 is in the output: send it, discard unread input,
 	                        start TLS, then call smtp_server_tls_started */
 	SMTP_EV_ETRN,        /* ev.arg: the node ("example.org", "@example.org", "#queue") */
+	SMTP_EV_AUTH,        /* VERDICT: ev.arg the mechanism, ev.initial the initial response
+	                        (len 0: none; "=" means empty, RFC 4954 4). Answer with
+	                        smtp_server_auth_continue, or accept (235) after
+	                        smtp_server_set_authenticated, or reject (e.g. 535 5.7.8) */
+	SMTP_EV_AUTH_RESPONSE, /* VERDICT: ev.arg one response line to the last challenge;
+	                        answered as SMTP_EV_AUTH */
 	SMTP_EV_QUIT,        /* the 221 (or 421) is in the output: send it, then close */
 };
 
@@ -53,6 +60,7 @@ struct smtp_event {
 	const struct smtp_mail_params *mail;
 	const struct smtp_rcpt_params *rcpt;
 	struct span arg;
+	struct span initial;
 	enum smtp_data_status status;
 };
 
@@ -78,8 +86,13 @@ bool smtp_server_next(struct smtp_server *s, struct smtp_event *ev);
 void smtp_server_accept(struct smtp_server *s, const char *text);
 /* Accept SMTP_EV_DATA: content will go to sink(arg, ...). */
 void smtp_server_accept_data(struct smtp_server *s, smtp_data_sink sink, void *arg);
-/* Refuse the pending VERDICT with this reply (esc like "4.3.0"). */
+/* Refuse the pending VERDICT with this reply (esc like "4.3.0"); a 421
+ * also ends the session (RFC 5321 3.8). */
 void smtp_server_reject(struct smtp_server *s, int code, const char *esc, const char *text);
+
+/* Answer SMTP_EV_AUTH or SMTP_EV_AUTH_RESPONSE with "334 challenge"; the next
+ * line is the client's response (up to 12,288 octets, RFC 4954 4). */
+void smtp_server_auth_continue(struct smtp_server *s, const char *challenge);
 
 /* The command or data timer ran out: 421 4.4.2 and close. */
 void smtp_server_timeout(struct smtp_server *s);
