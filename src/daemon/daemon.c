@@ -58,6 +58,8 @@ struct daemon {
 	struct listener **listeners;
 	size_t nlisteners;
 	struct event *sigterm, *sigint, *sighup, *grace, *poll;
+	struct config **old_cfgs;    /* replaced by reloads; sessions may still borrow from them */
+	size_t nold;
 	struct ipcount *ips[IPBUCKETS];
 };
 
@@ -271,11 +273,78 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_add(d->poll, &poll);
 }
 
+static int open_tls(struct daemon *d);
+
+/* Listener changes need the sockets rebound: a reload keeps the old ones. */
+static bool
+same_listeners(const struct config *a, const struct config *b)
+{
+	if (a->nlisteners != b->nlisteners)
+		return false;
+	for (size_t i = 0; i < a->nlisteners; i++) {
+		const struct config_listener *x = &a->listeners[i], *y = &b->listeners[i];
+
+		if (strcmp(x->host, y->host) != 0 || x->port != y->port || x->tls != y->tls ||
+		    x->auth != y->auth)
+			return false;
+	}
+	return true;
+}
+
+/* SIGHUP: read the configuration, users and aliases again and switch to
+ * them; anything broken keeps the old ones. Sessions go on; new commands use
+ * the new tables. */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	log_warn("- daemon.reload status=unsupported reason=\"configuration reload arrives "
-		 "with issue 5; restart to apply changes\"");
+	struct daemon *d = arg;
+	struct diag dg;
+	struct config *nc;
+	struct mailboxes *nm = NULL;
+	struct ssl_ctx_st *old_tls = d->ctx.tls;
+	struct config *oc = d->cfg;
+
+	if (strcmp(d->cfg->file, "(embedded default)") == 0) {
+		log_info("- daemon.reload status=skipped reason=\"the embedded default has no "
+			 "files\"");
+		return;
+	}
+	diag_init(&dg);
+	nc = config_load_file(d->cfg->file, &dg);
+	if (nc)
+		nm = mailboxes_load(nc, &dg);
+	diag_print(&dg, stderr);
+	diag_reset(&dg);
+	if (!nc || !nm) {
+		log_error("- daemon.reload status=refused reason=\"configuration has errors; the "
+			  "running one stays\" config=%s", d->cfg->file);
+		if (nm)
+			mailboxes_free(nm);
+		config_free(nc);
+		return;
+	}
+	d->ctx.tls = NULL;
+	d->cfg = nc;
+	if (open_tls(d) < 0) {
+		log_error("- daemon.reload status=refused reason=\"TLS certificate\"");
+		d->ctx.tls = old_tls;
+		d->cfg = oc;
+		mailboxes_free(nm);
+		config_free(nc);
+		return;
+	}
+	tls_ctx_free(old_tls);   /* open TLS sessions hold their own reference */
+	if (!same_listeners(oc, nc) || strcmp(oc->server.spool, nc->server.spool) != 0)
+		log_warn("- daemon.reload note=\"listener and spool changes take effect at the "
+			 "next restart\"");
+	d->old_cfgs = xreallocarray(d->old_cfgs, d->nold + 1, sizeof *d->old_cfgs);
+	d->old_cfgs[d->nold++] = oc;
+	mailboxes_free(d->mb);
+	d->mb = nm;
+	d->ctx.mb = nm;
+	d->ctx.cfg = nc;
+	queue_set_config(d->queue, nc);
+	log_info("- daemon.reload status=ok config=%s", nc->file);
 }
 
 /* ---- run ---- */
@@ -391,6 +460,9 @@ teardown(struct daemon *d)
 	if (d->base)
 		event_base_free(d->base);
 	config_free(d->cfg);
+	for (size_t i = 0; i < d->nold; i++)
+		config_free(d->old_cfgs[i]);
+	free(d->old_cfgs);
 }
 
 int
