@@ -49,6 +49,8 @@ struct session {
 	char addr[INET6_ADDRSTRLEN];
 	const struct config_listener *listener;
 	struct event *data_timer;
+	struct event *linger;        /* closing: waits for the last reply to leave */
+	unsigned linger_ticks;
 	int timeout_mode;            /* -1 unset, 0 command, 1 data: what the bev timers hold */
 	bool closing;
 	uint8_t key[16];             /* client address, IPv4 mapped */
@@ -634,6 +636,8 @@ session_free(struct session *s)
 		ctx->on_close(ctx->on_close_arg, (struct sockaddr *)&s->peer);
 	if (s->data_timer)
 		event_free(s->data_timer);
+	if (s->linger)
+		event_free(s->linger);
 	bufferevent_free(s->bev);
 	smtp_server_free(s->smtp);
 	free(s);
@@ -670,6 +674,46 @@ flush_output(struct session *s)
 		bufferevent_write(s->bev, out->data, out->len);
 		buf_clear(out);
 	}
+}
+
+#define LINGER_TICK_MS 20
+#define LINGER_MAX_TICKS 500          /* 10 s for the last reply to leave */
+
+/* Output not yet handed to the kernel: with STARTTLS a filter sits over the
+ * socket's bufferevent, and both must be empty. */
+static bool
+output_pending(struct session *s)
+{
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+
+	return evbuffer_get_length(bufferevent_get_output(s->bev)) > 0 ||
+	    (under && evbuffer_get_length(bufferevent_get_output(under)) > 0);
+}
+
+static void
+on_linger(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct timeval tick = { 0, LINGER_TICK_MS * 1000 };
+
+	if (!output_pending(s) || ++s->linger_ticks >= LINGER_MAX_TICKS) {
+		session_free(s);
+		return;
+	}
+	evtimer_add(s->linger, &tick);
+}
+
+/* The session is over: free it once its last reply has left. */
+static void
+close_when_flushed(struct session *s)
+{
+	bufferevent_disable(s->bev, EV_READ);
+	if (!output_pending(s)) {
+		session_free(s);
+		return;
+	}
+	if (!evtimer_pending(s->linger, NULL))
+		on_linger(-1, 0, s);
 }
 
 /* Run the core over buffered input until it blocks or input runs out. */
@@ -713,9 +757,7 @@ process(struct session *s)
 	in = bufferevent_get_input(s->bev);
 	outb = bufferevent_get_output(s->bev);
 	if (s->closing) {
-		bufferevent_disable(s->bev, EV_READ);
-		if (evbuffer_get_length(outb) == 0)
-			session_free(s);
+		close_when_flushed(s);
 		return;
 	}
 	set_timeouts(s);
@@ -735,7 +777,7 @@ on_write(struct bufferevent *bev, void *arg)
 	struct session *s = arg;
 
 	if (s->closing)
-		session_free(s);
+		close_when_flushed(s);
 	else
 		process(s);
 }
@@ -750,10 +792,8 @@ on_bev_event(struct bufferevent *bev, short what, void *arg)
 		smtp_server_timeout(s->smtp);
 		s->closing = true;
 		flush_output(s);
-		bufferevent_disable(s->bev, EV_READ);
 		bufferevent_enable(s->bev, EV_WRITE);
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-			session_free(s);
+		close_when_flushed(s);
 		return;
 	}
 	if (what & BEV_EVENT_CONNECTED) {
@@ -845,6 +885,7 @@ session_start(struct session_ctx *ctx, const struct config_listener *l, evutil_s
 	s->auth_timer = evtimer_new(ctx->base, on_auth_timer, s);
 	s->smtp = smtp_server_new(&sc);
 	s->data_timer = evtimer_new(ctx->base, on_data_timer, s);
+	s->linger = evtimer_new(ctx->base, on_linger, s);
 	s->timeout_mode = -1;
 	bufferevent_setcb(s->bev, on_read, on_write, on_bev_event, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, IN_HIGH);
