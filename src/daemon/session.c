@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/statvfs.h>
 #include <time.h>
 
@@ -68,6 +69,9 @@ struct session {
 	struct spool_envelope *env;
 	size_t rcpt_cap;
 	bool write_failed;
+	bool submission;             /* RFC 6409 listener (auth offered): fix Date/Message-ID */
+	bool holding;                /* the header section is held back in `hold` */
+	struct buf hold;
 	struct commit *commit;       /* waiting for the worker */
 	unsigned long messages;
 };
@@ -101,6 +105,8 @@ tx_drop(struct session *s)
 	s->env = NULL;
 	s->rcpt_cap = 0;
 	s->write_failed = false;
+	s->holding = false;
+	buf_reset(&s->hold);
 }
 
 static const char *
@@ -239,10 +245,8 @@ on_rcpt(struct session *s, const struct smtp_event *ev)
 }
 
 static int
-sink(void *arg, const char *p, size_t n)
+store(struct session *s, const char *p, size_t n)
 {
-	struct session *s = arg;
-
 	if (s->write_failed)
 		return -1;
 	if (spool_writer_write(s->w, p, n) < 0) {
@@ -254,12 +258,81 @@ sink(void *arg, const char *p, size_t n)
 	return 0;
 }
 
+#define HOLD_MAX (64 * 1024)   /* header bytes held back on submission listeners */
+
+/* Is there a header field `name` (with its colon, lower case) in the header
+ * section at the start of p? Continuation lines are not field starts. */
+static bool
+has_field(const char *p, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < n;) {
+		const char *eol = memchr(p + i, '\n', n - i);
+		size_t end = eol ? (size_t)(eol - p) : n;
+
+		if (end == i)
+			break;   /* the empty line ends the header section */
+		if (end - i >= len && strncasecmp(p + i, name, len) == 0)
+			return true;
+		i = end + 1;
+	}
+	return false;
+}
+
+/* RFC 6409 8.2, 8.3: a submission server may add Date and Message-ID. Write
+ * the missing ones, then the held header section. */
+static void
+release_hold(struct session *s)
+{
+	const char *h = s->hold.data ? s->hold.data : "";
+	char line[512];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	s->holding = false;
+	if (!has_field(h, s->hold.len, "date:")) {
+		gmtime_r(&now, &tm);
+		strftime(line, sizeof line, "Date: %a, %d %b %Y %H:%M:%S +0000\n", &tm);
+		store(s, line, strlen(line));
+	}
+	if (!has_field(h, s->hold.len, "message-id:")) {
+		snprintf(line, sizeof line, "Message-ID: <%s.%lld@%s>\n", s->env->id, (long long)now,
+		    s->ctx->cfg->server.hostname);
+		store(s, line, strlen(line));
+	}
+	store(s, h, s->hold.len);
+	buf_reset(&s->hold);
+}
+
+static int
+sink(void *arg, const char *p, size_t n)
+{
+	struct session *s = arg;
+	const char *h;
+
+	if (!s->holding)
+		return store(s, p, n);
+	if (buf_append(&s->hold, p, n) < 0) {
+		release_hold(s);    /* a huge header section: stored as sent */
+		return store(s, p, n);
+	}
+	h = s->hold.data;
+	if (h[0] == '\n' || memmem(h, s->hold.len, "\n\n", 2))
+		release_hold(s);
+	return s->write_failed ? -1 : 0;
+}
+
 static void
 on_data(struct session *s)
 {
 	if (!s->w) {
 		smtp_server_reject(s->smtp, 451, "4.3.0", "Local error: no queue file");
 		return;
+	}
+	if (s->submission) {
+		s->holding = true;
+		buf_init(&s->hold, HOLD_MAX);
 	}
 	smtp_server_accept_data(s->smtp, sink, s);
 }
@@ -310,6 +383,8 @@ on_data_end(struct session *s, const struct smtp_event *ev)
 {
 	struct commit *c;
 
+	if (s->holding)
+		release_hold(s);
 	if (ev->status != SMTP_DATA_OK) {
 		log_info("%s smtp.refused session=%lu reason=%s", qid(s), s->id,
 		    ev->status == SMTP_DATA_BAD_BYTES ? "bare_cr_or_nul" : "too_large");
@@ -872,6 +947,7 @@ session_start(struct session_ctx *ctx, const struct config_listener *l, evutil_s
 	s->ctx = ctx;
 	s->id = ++ctx->next_id;
 	s->listener = l;
+	s->submission = l->auth != CONFIG_AUTH_NONE;
 	memcpy(&s->peer, peer, (size_t)peerlen < sizeof s->peer ? (size_t)peerlen : sizeof s->peer);
 	format_peer(peer, s->addr, sizeof s->addr);
 	addr_key(peer, s->key);

@@ -82,7 +82,8 @@ def test_auth_not_offered_before_starttls(tls_server):
 
 
 def test_starttls_login_and_send(tls_server):
-    msg = b"Subject: submitted\r\n\r\nover TLS\r\n"
+    msg = (b"Date: Sun, 22 Nov 2026 12:00:00 +0000\r\nMessage-ID: <m1@client.example>\r\n"
+           b"Subject: submitted\r\n\r\nover TLS\r\n")
     with smtplib.SMTP("127.0.0.1", tls_server.sub_port, timeout=IO_TIMEOUT) as s:
         s.starttls(context=client_ctx())
         s.login("alice@example.test", PASSWORDS["alice@example.test"])
@@ -221,3 +222,26 @@ def test_tls_older_than_1_2_refused(tls_server):
         with smtplib.SMTP_SSL("127.0.0.1", tls_server.smtps_port, timeout=IO_TIMEOUT,
                               context=ctx) as s:
             s.noop()
+
+
+def test_submission_adds_missing_date_and_message_id(tls_server):
+    bare = b"Subject: no date\r\n\r\nbody\r\n"
+    full = (b"Date: Mon, 02 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x1@client.example>\r\n"
+            b"Subject: complete\r\n\r\nbody\r\n")
+    with smtplib.SMTP("127.0.0.1", tls_server.sub_port, timeout=IO_TIMEOUT) as s:
+        s.starttls(context=client_ctx())
+        s.login("alice@example.test", PASSWORDS["alice@example.test"])
+        s.sendmail("alice@example.test", ["bob@example.test"], bare)
+        s.sendmail("alice@example.test", ["bob@example.test"], full)
+    got = {d.body.split(b"Subject: ")[1].split(b"\n")[0]: d
+           for d in tls_server.wait_delivered("bob", count=2)}
+    added = got[b"no date"].body
+    assert added.startswith(b"Date: "), added
+    assert b"\nMessage-ID: <" in added.split(b"\n\n")[0], added
+    assert added.endswith(b"Subject: no date\n\nbody\n"), added
+    assert got[b"complete"].body == full.replace(b"\r\n", b"\n")
+    # the MX listener stores what it is given
+    with smtplib.SMTP("127.0.0.1", tls_server.port, timeout=IO_TIMEOUT) as s:
+        s.sendmail("x@remote.example", ["alice@example.test"], bare)
+    [d] = tls_server.wait_delivered("alice")
+    assert d.body == bare.replace(b"\r\n", b"\n")
