@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/check.h"
 #include "config/ini.h"
@@ -29,12 +30,13 @@
 
 /* The embedded default (SPEC.md: works on a developer's machine without
  * root). What INI cannot say is applied by embedded_extras(): no `user` (no
- * privilege drop), no users file (every local part of localhost is a
- * mailbox), no aliases file, and tls.self_signed. */
+ * privilege drop), the users file only when it exists (else every local part
+ * of localhost is a mailbox), no aliases file, and tls.self_signed. */
 static const char default_text[] =
     "# postino embedded default: used when no configuration file is given.\n"
-    "# Unlike a file, it has no user (postino does not change user), no users\n"
-    "# file (every local part of a local domain is a mailbox) and no aliases.\n"
+    "# Unlike a file, it has no user (postino does not change user) and no\n"
+    "# aliases, and ./var/users is read only when it exists: until then every\n"
+    "# local part of localhost is a mailbox (and nobody can log in).\n"
     "[server]\n"
     "spool = ./var/spool\n"
     "\n"
@@ -48,10 +50,19 @@ static const char default_text[] =
     "tls = none\n"
     "auth = none\n"
     "\n"
+    "# Message submission (RFC 6409) for mail programs: STARTTLS, then AUTH with\n"
+    "# a password from ./var/users (lines user@localhost:HASH, from\n"
+    "# `postino hash-password`).\n"
+    "[listener \"submission\"]\n"
+    "address = 127.0.0.1:2587\n"
+    "tls = starttls\n"
+    "auth = required\n"
+    "\n"
     "[domains]\n"
     "local = localhost\n"
     "\n"
     "[mailboxes]\n"
+    "users = ./var/users\n"
     "maildir = ./var/mail/%d/%n\n"
     "\n"
     "[relay]\n"
@@ -216,16 +227,18 @@ loader_init(struct loader *L, struct config *c, const char *name, struct diag *d
 }
 
 /* What the embedded default cannot say in INI (see default_text): no user,
- * no users or aliases file, and a development certificate the daemon may
- * make itself. */
+ * the users file only if it exists, no aliases file, and a development
+ * certificate the daemon may make itself. */
 static void
 embedded_extras(struct config *c)
 {
 	c->tls.self_signed = true;
 	free(c->server.user);
 	c->server.user = NULL;
-	free(c->mailboxes.users);
-	c->mailboxes.users = NULL;
+	if (c->mailboxes.users && access(c->mailboxes.users, F_OK) != 0) {
+		free(c->mailboxes.users);
+		c->mailboxes.users = NULL;
+	}
 	free(c->mailboxes.aliases);
 	c->mailboxes.aliases = NULL;
 }

@@ -201,16 +201,22 @@ test_embedded_default(void **state)
 	assert_string_equal(c->server.spool, "./var/spool");
 	assert_null(c->server.user);
 	assert_int_equal(c->server.max_message_size, 25 * 1024 * 1024);
-	assert_int_equal(c->nlisteners, 1);
+	assert_int_equal(c->nlisteners, 2);
 	assert_string_equal(c->listeners[0].name, "smtp");
 	assert_string_equal(c->listeners[0].host, "127.0.0.1");
 	assert_int_equal(c->listeners[0].port, 2525);
 	assert_int_equal(c->listeners[0].tls, CONFIG_TLS_NONE);
 	assert_int_equal(c->listeners[0].auth, CONFIG_AUTH_NONE);
+	/* issue 3: a submission listener for mail programs */
+	assert_string_equal(c->listeners[1].name, "submission");
+	assert_string_equal(c->listeners[1].host, "127.0.0.1");
+	assert_int_equal(c->listeners[1].port, 2587);
+	assert_int_equal(c->listeners[1].tls, CONFIG_TLS_STARTTLS);
+	assert_int_equal(c->listeners[1].auth, CONFIG_AUTH_REQUIRED);
 	assert_int_equal(c->nlocal_domains, 1);
 	assert_string_equal(c->local_domains[0], "localhost");
+	/* ./var/users does not exist where the tests run: every local part is a mailbox */
 	assert_null(c->mailboxes.users);
-	assert_false(c->mailboxes.users_explicit);
 	assert_null(c->mailboxes.aliases);
 	assert_false(c->mailboxes.aliases_explicit);
 	assert_string_equal(c->mailboxes.maildir, "./var/mail/%d/%n");
@@ -251,17 +257,25 @@ test_default_text(void **state)
 	assert_non_null(strstr(t, "address = 127.0.0.1:2525\n"));
 	assert_non_null(strstr(t, "local = localhost\n"));
 	assert_non_null(strstr(t, "networks = 127.0.0.0/8 ::1/128\n"));
-	/* As a file it is valid too, up to the `user` rule when run as root. */
+	assert_non_null(strstr(t, "[listener \"submission\"]\n"));
+	assert_non_null(strstr(t, "address = 127.0.0.1:2587\n"));
+	/* As a file it is valid too, up to the development certificate (made by
+	 * the daemon, not there yet) and the `user` rule when run as root. */
 	diag_init(&d);
 	c = config_load_string("default.conf", t, strlen(t), &d);
+	assert_null(c);
+	assert_true(d.n >= 2);
+	assert_string_equal(d.items[0].text,
+	    "default.conf:10: [tls] cert: cannot read './var/cert.pem': No such file or directory "
+	    "(needed by [listener \"submission\"] with tls = starttls)");
+	assert_string_equal(d.items[1].text,
+	    "default.conf:11: [tls] key: cannot read './var/key.pem': No such file or directory "
+	    "(needed by [listener \"submission\"] with tls = starttls)");
 	if (getuid() != 0 || getpwnam("postino") != NULL) {
-		assert_int_equal(d.n, 0);
-		assert_non_null(c);
-		assert_string_equal(c->server.user, "postino");
-		assert_string_equal(c->mailboxes.users, "/etc/postino/users");
+		assert_int_equal(d.n, 2);
 	} else {
-		assert_int_equal(d.n, 1);
-		assert_string_equal(d.items[0].text, "default.conf:4: [server] user: no such user "
+		assert_int_equal(d.n, 3);
+		assert_string_equal(d.items[2].text, "default.conf:5: [server] user: no such user "
 		                                     "'postino' (the default when started as root; "
 		                                     "set user to an existing account)");
 	}
