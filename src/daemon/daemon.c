@@ -28,7 +28,11 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#define WORKERS 8
+/* Commits (a client waits for its 250) and deliveries have pools of their own,
+ * so neither starves the other; both are mostly waiting on fsync, so several
+ * threads keep several journal commits' worth of work in flight. */
+#define COMMIT_WORKERS 16
+#define DELIVERY_WORKERS 8
 #define SHUTDOWN_GRACE 10   /* seconds sessions inside DATA get to finish */
 
 /* Connections per client address: a small chained hash table. */
@@ -52,7 +56,8 @@ struct daemon {
 	struct config *cfg;
 	struct mailboxes *mb;
 	struct spool *spool;
-	struct workq *wq;
+	struct workq *wq;            /* commits and password checks */
+	struct workq *dq;            /* deliveries */
 	struct queue *queue;
 	struct session_ctx ctx;
 	struct listener **listeners;
@@ -432,7 +437,8 @@ teardown(struct daemon *d)
 	free(d->listeners);
 	if (d->ctx.base)
 		session_close_all(&d->ctx);
-	workq_free(d->wq);     /* runs every done callback: commits queue, deliveries finish */
+	workq_free(d->wq);     /* runs every done callback: commits are queued */
+	workq_free(d->dq);     /* deliveries in flight finish */
 	tls_ctx_free(d->ctx.tls);
 	authlimit_free(d->ctx.authlimit);
 	queue_free(d->queue);
@@ -477,8 +483,9 @@ daemon_run(struct config *cfg)
 	d.base = event_base_new();
 	if (!d.base || open_all(&d) < 0)
 		goto out;
-	d.wq = workq_new(d.base, WORKERS);
-	d.queue = queue_new(d.base, d.wq, d.spool, cfg);
+	d.wq = workq_new(d.base, COMMIT_WORKERS);
+	d.dq = workq_new(d.base, DELIVERY_WORKERS);
+	d.queue = queue_new(d.base, d.dq, d.spool, cfg);
 	d.ctx = (struct session_ctx){ .base = d.base, .cfg = cfg, .mb = d.mb, .spool = d.spool,
 		.wq = d.wq, .queue = d.queue, .on_close = ip_release, .on_close_arg = &d,
 		.authlimit = authlimit_new() };

@@ -115,16 +115,24 @@ qid(const struct session *s)
 	return s->env ? s->env->id : "-";
 }
 
+/* Is the spool's file system above min_free_space? Measured at most once a
+ * second: a busy server sees many MAILs a second. */
 static bool
 spool_has_room(struct session *s)
 {
+	struct session_ctx *ctx = s->ctx;
+	int64_t now = (int64_t)time(NULL);
 	struct statvfs st;
 
-	if (s->ctx->cfg->limits.min_free_space == 0)
+	if (ctx->cfg->limits.min_free_space == 0)
 		return true;
-	if (statvfs(spool_dir(s->ctx->spool), &st) < 0)
-		return true;  /* unknown: the write itself will tell */
-	return (uint64_t)st.f_bavail * st.f_frsize >= s->ctx->cfg->limits.min_free_space;
+	if (now == ctx->space_checked)
+		return ctx->space_ok;
+	ctx->space_checked = now;
+	/* unknown: the write itself will tell */
+	ctx->space_ok = statvfs(spool_dir(ctx->spool), &st) < 0 ||
+	    (uint64_t)st.f_bavail * st.f_frsize >= ctx->cfg->limits.min_free_space;
+	return ctx->space_ok;
 }
 
 static void

@@ -32,6 +32,8 @@ struct session_ctx {
 	struct session *sessions;    /* all open sessions */
 	unsigned nsessions;
 	unsigned long next_id;
+	int64_t space_checked;       /* when min_free_space was last measured */
+	bool space_ok;
 	bool stopping;
 	/* called when a session ends (connection accounting) */
 	void (*on_close)(void *arg, const struct sockaddr *peer);

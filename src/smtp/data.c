@@ -4,6 +4,8 @@
  * command itself. Anything else, in any mix of CR, LF and ".", is content. */
 #include "smtp/data.h"
 
+#include <string.h>
+
 #include "smtp/limits.h"
 
 enum {
@@ -19,7 +21,7 @@ smtp_data_init(struct smtp_data *d, bool dot_mode, uint64_t max_size)
 {
 	d->state = dot_mode ? ST_BOL : ST_TEXT;
 	d->dot_mode = dot_mode;
-	d->bad_cr = d->nul = false;
+	d->bad_cr = d->nul = d->refuse = false;
 	d->in_headers = true;
 	d->at_line_start = true;
 	d->hdr_lines = 0;
@@ -50,13 +52,14 @@ track_header(struct smtp_data *d, char c)
 	if (c == '\n') {
 		if (d->at_line_start)
 			d->in_headers = false;
-		else
-			d->hdr_lines++;
+		else if (++d->hdr_lines > SMTP_HEADER_LINES_MAX)
+			d->refuse = true;
 		d->at_line_start = true;
 	} else {
 		d->at_line_start = false;
 	}
-	d->hdr_bytes++;
+	if (++d->hdr_bytes > SMTP_HEADER_BYTES_MAX)
+		d->refuse = true;
 }
 
 /* Emit one content byte (LF for a line end). size counts as sent: extra is 1
@@ -65,9 +68,29 @@ static inline void
 emit(struct smtp_data *d, char c, unsigned extra, char *out, size_t *o)
 {
 	d->size += 1 + extra;
+	if (d->size > d->max_size)
+		d->refuse = true;
 	track_header(d, c);
-	if (smtp_data_status(d) == SMTP_DATA_OK)
+	if (!d->refuse)
 		out[(*o)++] = c;
+}
+
+/* Body bytes that change no state: copy the whole run at once. */
+static inline size_t
+plain_run(struct smtp_data *d, const char *in, size_t n, char *out, size_t *o)
+{
+	size_t k = 0;
+
+	while (k < n && in[k] != '\r' && in[k] != '\n' && in[k] != '\0')
+		k++;
+	d->size += k;
+	if (d->size > d->max_size)
+		d->refuse = true;
+	if (!d->refuse) {
+		memcpy(out + *o, in, k);
+		*o += k;
+	}
+	return k;
 }
 
 /* Ordinary bytes: the ones that never change state inside a line. */
@@ -85,8 +108,10 @@ text_byte(struct smtp_data *d, char c, char *out, size_t *o)
 		d->state = ST_CR;
 		return;
 	}
-	if (c == '\0')
+	if (c == '\0') {
 		d->nul = true;
+		d->refuse = true;
+	}
 	emit(d, c, 0, out, o);
 }
 
@@ -104,6 +129,8 @@ smtp_data_decode(struct smtp_data *d, const char *in, size_t n, char *out, size_
 		case ST_TEXT:
 			text_byte(d, c, out, &o);
 			/* fast path: the rest of an ordinary run */
+			if (d->state == ST_TEXT && !d->in_headers)
+				i += plain_run(d, in + i, n - i, out, &o);
 			while (d->state == ST_TEXT && i < n && plain((unsigned char)in[i]))
 				emit(d, in[i++], 0, out, &o);
 			break;
@@ -112,9 +139,9 @@ smtp_data_decode(struct smtp_data *d, const char *in, size_t n, char *out, size_
 				emit(d, '\n', 1, out, &o);
 				d->state = d->dot_mode ? ST_BOL : ST_TEXT;
 			} else if (c == '\r') {
-				d->bad_cr = true;     /* the first CR was bare */
+				d->bad_cr = d->refuse = true;     /* the first CR was bare */
 			} else {
-				d->bad_cr = true;
+				d->bad_cr = d->refuse = true;
 				d->state = ST_TEXT;
 				text_byte(d, c, out, &o);
 			}
@@ -149,7 +176,7 @@ smtp_data_decode(struct smtp_data *d, const char *in, size_t n, char *out, size_
 			}
 			/* ".<CR>" then something else: a bare CR (and the dot was
 			 * a stuffing dot followed by content) */
-			d->bad_cr = true;
+			d->bad_cr = d->refuse = true;
 			d->state = ST_TEXT;
 			if (c == '\r')
 				d->state = ST_CR;
@@ -166,6 +193,6 @@ void
 smtp_data_finish(struct smtp_data *d)
 {
 	if (d->state == ST_CR)
-		d->bad_cr = true;
+		d->bad_cr = d->refuse = true;
 	d->state = ST_TEXT;
 }

@@ -23,6 +23,7 @@ struct smtp_data {
 	int state;
 	bool dot_mode;           /* DATA (dot-stuffed, ends on CRLF.CRLF) vs BDAT (raw) */
 	bool bad_cr, nul;
+	bool refuse;             /* the message cannot be accepted: stop output */
 	bool in_headers, at_line_start;
 	uint32_t hdr_lines;
 	uint64_t hdr_bytes;
