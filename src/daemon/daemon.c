@@ -12,6 +12,9 @@
 #include <event2/thread.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,17 +358,56 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 /* ---- run ---- */
 
 static int
-open_all(struct daemon *d)
+open_mailboxes(struct daemon *d)
 {
-	const char *why = NULL;
 	struct diag dg;
 
 	diag_init(&dg);
 	d->mb = mailboxes_load(d->cfg, &dg);
 	diag_print(&dg, stderr);
 	diag_reset(&dg);
-	if (!d->mb)
+	return d->mb ? 0 : -1;
+}
+
+/* Started as root with [server] user: the ports are bound and the files only
+ * root may read are read; from here on run as that user. The spool directory
+ * is made (or taken over) for it first. */
+static int
+drop_privileges(const struct config *c)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || !c->server.user)
+		return 0;
+	if (!(pw = getpwnam(c->server.user))) {
+		log_error("- daemon.user_failed user=%s error=\"no such user\"", c->server.user);
 		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		log_warn("- daemon.user user=%s note=\"running as root: not recommended\"",
+		    c->server.user);
+		return 0;
+	}
+	if ((mkdir(c->server.spool, 0700) < 0 && errno != EEXIST) ||
+	    chown(c->server.spool, pw->pw_uid, pw->pw_gid) < 0 ||
+	    initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		log_error("- daemon.user_failed user=%s error=\"%s\"", c->server.user,
+		    strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0)
+		PANIC("could set uid 0 again after dropping privileges");
+	log_info("- daemon.user user=%s uid=%u gid=%u", pw->pw_name, (unsigned)pw->pw_uid,
+	    (unsigned)pw->pw_gid);
+	return 0;
+}
+
+static int
+open_spool(struct daemon *d)
+{
+	const char *why = NULL;
+
 	if (spool_open(d->cfg->server.spool, &d->spool, &why) < 0) {
 		log_error("- spool.open_failed dir=%s step=\"%s\" error=\"%s\"", d->cfg->server.spool,
 		    why ? why : "open", strerror(errno));
@@ -481,23 +523,25 @@ daemon_run(struct config *cfg)
 	evthread_use_pthreads();
 	d.cfg = cfg;
 	d.base = event_base_new();
-	if (!d.base || open_all(&d) < 0)
+	if (!d.base || open_mailboxes(&d) < 0)
+		goto out;
+	d.ctx = (struct session_ctx){ .base = d.base, .cfg = cfg, .mb = d.mb,
+		.on_close = ip_release, .on_close_arg = &d, .authlimit = authlimit_new() };
+	/* as root, if started so: the key, the ports */
+	if (open_tls(&d) < 0 || start_listeners(&d) < 0 || drop_privileges(cfg) < 0 ||
+	    open_spool(&d) < 0)
 		goto out;
 	d.wq = workq_new(d.base, COMMIT_WORKERS);
 	d.dq = workq_new(d.base, DELIVERY_WORKERS);
 	d.queue = queue_new(d.base, d.dq, d.spool, cfg);
-	d.ctx = (struct session_ctx){ .base = d.base, .cfg = cfg, .mb = d.mb, .spool = d.spool,
-		.wq = d.wq, .queue = d.queue, .on_close = ip_release, .on_close_arg = &d,
-		.authlimit = authlimit_new() };
-	if (open_tls(&d) < 0)
-		goto out;
+	d.ctx.spool = d.spool;
+	d.ctx.wq = d.wq;
+	d.ctx.queue = d.queue;
 	if ((n = spool_recover(d.spool, recovered, recover_bad, &d)) < 0) {
 		log_error("- spool.recover_failed error=\"%s\"", strerror(errno));
 		goto out;
 	}
 	log_info("- spool.recovered messages=%d", n);
-	if (start_listeners(&d) < 0)
-		goto out;
 	d.sigterm = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	d.sigint = evsignal_new(d.base, SIGINT, on_stop, &d);
 	d.sighup = evsignal_new(d.base, SIGHUP, on_hup, &d);
