@@ -139,6 +139,27 @@ write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert)
 	return 0;
 }
 
+/* Make the directories above path (mode 0700), as mkdir -p of its dirname. */
+static int
+make_parents(const char *path)
+{
+	char dir[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof dir)
+		return -1;
+	memcpy(dir, path, n + 1);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
 int
 tls_ensure_self_signed(const char *cert, const char *key, const char *hostname, char *err,
     size_t errlen)
@@ -155,7 +176,8 @@ tls_ensure_self_signed(const char *cert, const char *key, const char *hostname, 
 		goto out;
 	}
 	errno = 0;
-	if (write_pem(key, 0600, pk, NULL) < 0 || write_pem(cert, 0644, NULL, x) < 0) {
+	if (make_parents(key) < 0 || make_parents(cert) < 0 || write_pem(key, 0600, pk, NULL) < 0 ||
+	    write_pem(cert, 0644, NULL, x) < 0) {
 		ssl_error(err, errlen, "cannot write", cert);
 		goto out;
 	}
