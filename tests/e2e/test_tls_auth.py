@@ -46,9 +46,21 @@ def tls_server(postino_factory, tmp_path, hashes):
         'listener "smtps"': {"address": f"127.0.0.1:{smtps}", "tls": "implicit",
                              "auth": "optional"},
     }, aliases={"alice.alias": ["alice@example.test"]}, start=False)
-    (p.root / "users").write_text(
-        "".join(f"{u}:{h}\n" for u, h in hashes.items()) + "postmaster@example.test:$6$x$y\n")
-    p.start()
+    users = "".join(f"{u}:{h}\n" for u, h in hashes.items()) + "postmaster@example.test:$6$x$y\n"
+    (p.root / "users").write_text(users)
+    for attempt in range(3):
+        try:
+            p.start()
+            break
+        except AssertionError:
+            # another process took one of the free ports before we bound it
+            if attempt == 2 or "Address already in use" not in p.read_log():
+                raise
+            sub, smtps = free_port(), free_port()
+            p.sections['listener "submission"']["address"] = f"127.0.0.1:{sub}"
+            p.sections['listener "smtps"']["address"] = f"127.0.0.1:{smtps}"
+            p.write_files()
+            (p.root / "users").write_text(users)
     p.sub_port, p.smtps_port = sub, smtps
     return p
 
