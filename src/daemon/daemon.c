@@ -24,6 +24,7 @@
 #include "auth/mailboxes.h"
 #include "daemon/session.h"
 #include "daemon/workq.h"
+#include "deliver/remote.h"
 #include "net/tls.h"
 #include "policy/authlimit.h"
 #include "queue/queue.h"
@@ -61,6 +62,7 @@ struct daemon {
 	struct spool *spool;
 	struct workq *wq;            /* commits and password checks */
 	struct workq *dq;            /* deliveries */
+	struct remote *remote;
 	struct queue *queue;
 	struct session_ctx ctx;
 	struct listener **listeners;
@@ -352,6 +354,12 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	d->ctx.mb = nm;
 	d->ctx.cfg = nc;
 	queue_set_config(d->queue, nc);
+	{
+		char err[512];
+
+		if (remote_set_config(d->remote, nc, err, sizeof err) < 0)
+			log_error("- daemon.reload resolver=unchanged error=\"%s\"", err);
+	}
 	log_info("- daemon.reload status=ok config=%s", nc->file);
 }
 
@@ -479,6 +487,7 @@ teardown(struct daemon *d)
 	free(d->listeners);
 	if (d->ctx.base)
 		session_close_all(&d->ctx);
+	remote_free(d->remote); /* connections end; their recipients wait for a retry */
 	workq_free(d->wq);     /* runs every done callback: commits are queued */
 	workq_free(d->dq);     /* deliveries in flight finish */
 	tls_ctx_free(d->ctx.tls);
@@ -533,7 +542,15 @@ daemon_run(struct config *cfg)
 		goto out;
 	d.wq = workq_new(d.base, COMMIT_WORKERS);
 	d.dq = workq_new(d.base, DELIVERY_WORKERS);
-	d.queue = queue_new(d.base, d.dq, d.spool, cfg);
+	{
+		char err[512];
+
+		if (!(d.remote = remote_new(d.base, cfg, err, sizeof err))) {
+			log_error("- remote.failed error=\"%s\"", err);
+			goto out;
+		}
+	}
+	d.queue = queue_new(d.base, d.dq, d.spool, d.remote, cfg);
 	d.ctx.spool = d.spool;
 	d.ctx.wq = d.wq;
 	d.ctx.queue = d.queue;

@@ -1,8 +1,10 @@
 /* queue.h - the schedule of delivery attempts.
  * Owns: which committed messages have recipients due, the retry schedule
- * (retry_min doubling to retry_max), expiry after queue_lifetime, handing
- * attempts to workers and persisting their outcome through spool/.
- * Leaves: how to deliver (deliver/), the files (spool/).
+ * (retry_min doubling to retry_max), expiry after queue_lifetime, attempts
+ * (local recipients on a worker, then remote ones per domain through
+ * deliver/remote), persisting their outcomes through spool/, and which
+ * outcomes call for a delivery status notification (queue/bounce).
+ * Leaves: how to deliver (deliver/), the files (spool/), DSN text (dsn.c).
  * Every message in the spool that is not final is in the queue. */
 #ifndef POSTINO_QUEUE_QUEUE_H
 #define POSTINO_QUEUE_QUEUE_H
@@ -16,9 +18,12 @@ struct event_base;
 struct workq;
 struct queue;
 
-/* cfg is borrowed; queue_set_config replaces it (reload). */
+struct remote;
+
+/* cfg is borrowed; queue_set_config replaces it (reload). remote delivers to
+ * other domains (NULL: remote recipients wait in the queue). */
 struct queue *queue_new(struct event_base *base, struct workq *wq, struct spool *spool,
-    const struct config *cfg);
+    struct remote *remote, const struct config *cfg);
 void queue_free(struct queue *q);
 void queue_set_config(struct queue *q, const struct config *cfg);
 /* A committed message: takes env and schedules its pending recipients. */
@@ -33,6 +38,10 @@ unsigned queue_running(const struct queue *q);
  * Delivered-To and Received (RFC 5321 4.4), LF line ends. Exposed for tests.
  * Returns a new string. */
 char *queue_trace_headers(const struct spool_envelope *env, const struct spool_rcpt *r,
+    const char *hostname, int64_t now);
+/* Only the Received field, for a copy relayed to another MTA; `for` names the
+ * recipient when the copy has exactly one (RFC 5321 4.4), else NULL. */
+char *queue_received_header(const struct spool_envelope *env, const char *for_rcpt,
     const char *hostname, int64_t now);
 
 #endif

@@ -34,6 +34,20 @@ STOP_TIMEOUT = 25.0    # seconds for SIGTERM to end it (its own grace is 10 s)
 IO_TIMEOUT = 15.0      # seconds for any one reply (ASan builds are slow)
 DELIVERY_TIMEOUT = 20.0  # seconds for an accepted message to reach its Maildir
 
+# The test DNS (dnsmasq on loopback, started once per session): every daemon
+# resolves through it, so no test touches real DNS. remote.example's MX is
+# 127.0.0.1, reached on CLOSED_PORT where nothing listens: remote delivery
+# to it is deferred at once, and the message stays queued.
+DNS = {"port": None, "closed_port": None}
+DEFERRED = r"deliver\.remote to=<[^>]*> status=deferred"
+
+
+def dnsmasq_cmd(port, records):
+    """dnsmasq serving only `records` (its own options) on 127.0.0.1:port."""
+    return (["dnsmasq", "--no-daemon", "--conf-file=/dev/null", f"--port={port}",
+             "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+             "--pid-file=", "--log-facility=-"] + list(records))
+
 
 # --------------------------------------------------------------------------
 # small helpers
@@ -311,6 +325,8 @@ def default_sections(root, port):
             "maildir": str(root / "mail") + "/%d/%n",
         },
         "relay": {"networks": ""},
+        "dns": {"resolver": f"127.0.0.1:{DNS['port']}" if DNS["port"] else None},
+        "delivery": {"remote_port": str(DNS["closed_port"]) if DNS["closed_port"] else None},
         "limits": {
             "max_connections": "1000",
             "max_connections_per_ip": "200",
@@ -567,6 +583,25 @@ def postino_factory(tmp_path):
 def postino(postino_factory):
     """A daemon with the standard test configuration, already serving."""
     return postino_factory()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_dns():
+    """The session's DNS server (see DNS above)."""
+    import shutil
+    if not shutil.which("dnsmasq"):
+        pytest.exit("dnsmasq is needed for the end-to-end tests (apt-get install dnsmasq-base)")
+    port = free_port()
+    proc = subprocess.Popen(dnsmasq_cmd(port, [
+        "--mx-host=remote.example,mx.remote.example,10",
+        "--host-record=mx.remote.example,127.0.0.1",
+    ]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    DNS["port"], DNS["closed_port"] = port, free_port()
+    time.sleep(0.2)
+    yield DNS
+    proc.terminate()
+    proc.wait(timeout=10)
+    DNS["port"] = DNS["closed_port"] = None
 
 
 def pytest_report_header(config):

@@ -7,7 +7,7 @@ import re
 import smtplib
 import threading
 
-from conftest import IO_TIMEOUT, Delivered, queue_id_of, wait_for
+from conftest import DEFERRED, IO_TIMEOUT, Delivered, queue_id_of, wait_for
 
 N_SESSIONS = 20
 PER_SESSION = 10
@@ -165,7 +165,7 @@ def test_corrupt_spool_files_moved_aside(postino_factory):
     # two messages for a remote domain stay in the spool (no remote delivery yet)
     q1 = p.send("s@remote.example", ["user@remote.example"], b"Subject: r1\n\none\n")
     q2 = p.send("s@remote.example", ["user@remote.example"], b"Subject: r2\n\ntwo\n")
-    p.wait_log(rf"{q2} queue\.deferred")
+    p.wait_log(rf"{q2} {DEFERRED}")
     assert p.stop() == 0
     msg = p.spool / "msg"
     names = sorted(os.listdir(msg))

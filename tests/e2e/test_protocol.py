@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ANY_HASH, STOP_TIMEOUT, dot_stuff, queue_id_of, transaction, wait_for
+from conftest import ANY_HASH, DEFERRED, STOP_TIMEOUT, dot_stuff, queue_id_of, transaction, wait_for
 
 ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}( |$)")
 
@@ -127,7 +127,7 @@ def test_sigterm_during_data(postino):
 def test_sighup_keeps_sessions_and_queue(postino_factory):
     p = postino_factory(config={"relay": {"networks": "127.0.0.0/8"}})
     queued = p.send("s@remote.example", ["user@remote.example"], b"Subject: q\n\nqueued\n")
-    p.wait_log(rf"{queued} queue\.deferred")
+    p.wait_log(rf"{queued} {DEFERRED}")
     with p.connect() as c:
         c.greet()
         c.command("MAIL FROM:<s@remote.example>", 250)

@@ -122,7 +122,7 @@ def test_authenticated_may_relay_unauthenticated_may_not(tls_server):
         s.login("alice@example.test", PASSWORDS["alice@example.test"])
         assert s.sendmail("alice@example.test", ["user@remote.example"],
                           b"Subject: out\r\n\r\nx\r\n") == {}
-    tls_server.wait_log(r"queue\.deferred to=<user@remote\.example>")
+    tls_server.wait_log(r"deliver\.remote to=<user@remote\.example> status=deferred")
 
 
 def test_wrong_password_refused_and_slowed(tls_server):

@@ -1,0 +1,703 @@
+/* remote.c - delivery to other MTAs for one domain at a time (see remote.h).
+ * A job walks the route: the MX hosts in order (or the smarthost), each
+ * host's addresses in order, until a server gives the message a verdict.
+ * A connection failure, a refused greeting or EHLO moves on to the next
+ * address (RFC 5321 5.1); once a server took part in the transaction, its
+ * replies are the recipients' outcomes. STARTTLS is used when offered
+ * (RFC 7435: the certificate is not checked); when the handshake fails the
+ * same address is tried again at once without TLS, and that host is reached
+ * in clear until the daemon restarts. */
+#include "deliver/remote.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns/dns.h"
+#include "smtp/smtp_client.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define MAX_ACTIVE 100           /* connections in total */
+#define MAX_PER_DOMAIN 10        /* connections to one destination domain */
+#define CONNECT_TIMEOUT 30       /* seconds for the TCP handshake */
+#define CONTENT_CHUNK 65536
+#define OUT_HIGH (256 * 1024)    /* stop reading content while this much waits */
+#define NO_TLS_MAX 256           /* hosts remembered as failing STARTTLS */
+
+struct job;
+
+struct remote {
+	struct event_base *base;
+	const struct config *cfg;
+	struct dns *dns;
+	SSL_CTX *tls;
+	unsigned active;
+	struct job *waiting;           /* over a cap: started when a slot frees */
+	struct job *running;
+	char (*no_tls)[256];
+	size_t nno_tls;
+};
+
+struct job {
+	struct job *next;
+	struct remote *r;
+	const struct spool_envelope *env;
+	size_t *idx, n;
+	char domain[256];
+	int fd;
+	off_t off;
+	uint64_t len, sent;
+	char *prepend;                 /* our Received header, sent before the content */
+	struct remote_result *results;
+	void (*done)(void *arg);
+	void *arg;
+
+	struct dns_mx mx[DNS_MX_MAX];
+	size_t nmx, imx;
+	struct sockaddr_storage addr[DNS_ADDR_MAX];
+	size_t naddr, iaddr;
+	uint16_t port;
+	struct dns_query *q;
+
+	struct bufferevent *bev;
+	struct smtp_client *c;
+	bool tls_refused;              /* this address: retry without STARTTLS */
+	bool sent_msg, have_result, streaming;
+	char host[256], addrtext[INET6_ADDRSTRLEN + 8];
+	char why[512], why_esc[16];    /* the last failure, for recipients left undecided */
+	bool why_perm;
+};
+
+static void try_mx(struct job *j);
+static void try_addr(struct job *j);
+static void drive(struct job *j);
+
+/* ---- bookkeeping ---- */
+
+static unsigned
+domain_active(const struct remote *r, const char *domain)
+{
+	unsigned n = 0;
+
+	for (const struct job *j = r->running; j; j = j->next)
+		n += strcasecmp(j->domain, domain) == 0;
+	return n;
+}
+
+static bool
+tls_refused_before(const struct remote *r, const char *host)
+{
+	for (size_t i = 0; i < r->nno_tls; i++)
+		if (strcasecmp(r->no_tls[i], host) == 0)
+			return true;
+	return false;
+}
+
+static void
+remember_no_tls(struct remote *r, const char *host)
+{
+	if (tls_refused_before(r, host))
+		return;
+	if (r->nno_tls == NO_TLS_MAX)
+		r->nno_tls = 0;     /* forget the oldest: they are retried with TLS */
+	snprintf(r->no_tls[r->nno_tls++], 256, "%s", host);
+}
+
+static void
+set_why(struct job *j, bool perm, const char *esc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+set_why(struct job *j, bool perm, const char *esc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->why, sizeof j->why, fmt, ap);
+	va_end(ap);
+	snprintf(j->why_esc, sizeof j->why_esc, "%s", esc);
+	j->why_perm = perm;
+}
+
+static void
+drop_connection(struct job *j)
+{
+	if (j->bev)
+		bufferevent_free(j->bev);
+	j->bev = NULL;
+	smtp_client_free(j->c);
+	j->c = NULL;
+	j->streaming = false;
+}
+
+static void start_job(struct job *j);
+
+/* Every recipient without an outcome gets the last failure; report. */
+static void
+finish(struct job *j)
+{
+	struct remote *r = j->r;
+	struct job **pp;
+
+	if (j->q)
+		dns_cancel(j->q);
+	drop_connection(j);
+	for (size_t i = 0; i < j->n; i++) {
+		struct remote_result *res = &j->results[i];
+
+		if (res->text[0])
+			continue;
+		res->status = j->why_perm ? DELIVER_PERMFAIL : DELIVER_TEMPFAIL;
+		snprintf(res->esc, sizeof res->esc, "%s", j->why_esc);
+		snprintf(res->text, sizeof res->text, "%s", j->why[0] ? j->why : "delivery failed");
+	}
+	for (pp = &r->running; *pp && *pp != j; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = j->next;
+	r->active--;
+	close(j->fd);
+	j->done(j->arg);
+	free(j->idx);
+	free(j->prepend);
+	free(j);
+	/* a slot is free: start what waited for it */
+	for (pp = &r->waiting; *pp; pp = &(*pp)->next) {
+		struct job *w = *pp;
+
+		if (r->active < MAX_ACTIVE && domain_active(r, w->domain) < MAX_PER_DOMAIN) {
+			*pp = w->next;
+			start_job(w);
+			break;
+		}
+	}
+}
+
+/* ---- the SMTP conversation ---- */
+
+static void
+flush(struct job *j)
+{
+	struct buf *out = smtp_client_output(j->c);
+
+	if (out->len) {
+		bufferevent_write(j->bev, out->data, out->len);
+		buf_clear(out);
+	}
+}
+
+static void
+send_message(struct job *j)
+{
+	const struct spool_envelope *env = j->env;
+	const char **rcpt = xcalloc(j->n, sizeof *rcpt), **orcpt = xcalloc(j->n, sizeof *orcpt);
+	unsigned *notify = xcalloc(j->n, sizeof *notify);
+	struct smtp_client_msg m = { 0 };
+
+	for (size_t i = 0; i < j->n; i++) {
+		const struct spool_rcpt *sr = &env->rcpts[j->idx[i]];
+
+		rcpt[i] = sr->address;
+		orcpt[i] = sr->orcpt;
+		notify[i] = sr->notify;
+	}
+	m.sender = env->sender;
+	m.nrcpt = j->n;
+	m.rcpt = rcpt;
+	m.notify = notify;
+	m.orcpt = orcpt;
+	m.envid = env->envid;
+	m.ret = (enum smtp_ret)env->ret;
+	m.size = j->len + (j->prepend ? strlen(j->prepend) : 0);
+	m.eightbit = env->body == SMTP_BODY_8BITMIME;
+	m.smtputf8 = env->smtputf8;
+	if (smtp_client_send(j->c, &m) < 0) {
+		set_why(j, true, "5.6.0", "message cannot be expressed in SMTP (bad address)");
+		smtp_client_quit(j->c);
+	}
+	j->sent_msg = true;
+	free(rcpt);
+	free(orcpt);
+	free(notify);
+}
+
+/* Push content while the socket keeps up; content_end after the last byte. */
+static void
+stream_content(struct job *j)
+{
+	char buf[CONTENT_CHUNK];
+
+	if (j->streaming && j->sent == 0 && j->prepend)
+		smtp_client_content(j->c, j->prepend, strlen(j->prepend));
+	while (j->streaming &&
+	       evbuffer_get_length(bufferevent_get_output(j->bev)) < OUT_HIGH) {
+		uint64_t left = j->len - j->sent;
+		size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
+		ssize_t got = want ? pread(j->fd, buf, want, j->off + (off_t)j->sent) : 0;
+
+		if (want && got <= 0) {
+			smtp_client_abort(j->c, "cannot read the queued message");
+			j->streaming = false;
+			break;
+		}
+		if (want) {
+			smtp_client_content(j->c, buf, (size_t)got);
+			j->sent += (uint64_t)got;
+		} else {
+			smtp_client_content_end(j->c);
+			j->streaming = false;
+		}
+		flush(j);
+	}
+}
+
+static void
+take_result(struct job *j, const struct smtp_client_event *ev)
+{
+	bool dsn = smtp_client_extensions(j->c) & SMTP_EXT_DSN;
+
+	for (size_t i = 0; i < ev->nrcpt && i < j->n; i++) {
+		const struct smtp_outcome *o = &ev->rcpt[i];
+		struct remote_result *res = &j->results[i];
+
+		res->status = o->status == SMTP_STATUS_OK ? DELIVER_OK
+		    : o->status == SMTP_STATUS_TEMPFAIL ? DELIVER_TEMPFAIL
+							  : DELIVER_PERMFAIL;
+		snprintf(res->esc, sizeof res->esc, "%s", o->esc);
+		if (o->code)
+			snprintf(res->text, sizeof res->text, "%d %s%s%s", o->code, o->esc,
+			    o->esc[0] ? " " : "", o->text);
+		else
+			snprintf(res->text, sizeof res->text, "%s", o->text);
+		snprintf(res->mx, sizeof res->mx, "%s", j->host);
+		snprintf(res->addr, sizeof res->addr, "%s", j->addrtext);
+		res->peer_dsn = dsn;
+	}
+	j->have_result = true;
+}
+
+static void start_tls(struct job *j);
+
+/* Handle one client event; false when the job is over or moved on. */
+static bool
+on_client_event(struct job *j, const struct smtp_client_event *ev)
+{
+	switch (ev->type) {
+	case SMTP_CLIENT_EV_READY:
+		if (!j->sent_msg)
+			send_message(j);
+		else
+			smtp_client_quit(j->c);
+		return true;
+	case SMTP_CLIENT_EV_STARTTLS:
+		flush(j);
+		start_tls(j);
+		return true;
+	case SMTP_CLIENT_EV_SEND_CONTENT:
+		j->streaming = true;
+		stream_content(j);
+		return true;
+	case SMTP_CLIENT_EV_RESULT:
+		take_result(j, ev);
+		return true;
+	case SMTP_CLIENT_EV_CLOSED:
+	case SMTP_CLIENT_EV_ERROR:
+		if (j->have_result) {
+			finish(j);
+			return false;
+		}
+		set_why(j, ev->why.status == SMTP_STATUS_PERMFAIL && !ev->next_mx, ev->why.esc,
+		    "%s said: %s", j->host, ev->why.text ? ev->why.text : "");
+		log_info("%s remote.failed mx=%s addr=%s reason=\"%s\"", j->env->id, j->host,
+		    j->addrtext, j->why);
+		drop_connection(j);
+		if (ev->next_mx) {
+			j->iaddr++;
+			try_addr(j);
+		} else {
+			finish(j);
+		}
+		return false;
+	case SMTP_CLIENT_EV_NONE:
+		break;
+	}
+	return true;
+}
+
+/* Feed what the server sent, take the client's events, send its output. */
+static void
+drive(struct job *j)
+{
+	struct evbuffer *in = bufferevent_get_input(j->bev);
+
+	for (;;) {
+		struct smtp_client_event ev;
+		struct evbuffer_iovec v;
+		size_t used = 0;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
+			used = smtp_client_feed(j->c, v.iov_base, v.iov_len);
+			evbuffer_drain(in, used);
+		}
+		if (!smtp_client_next(j->c, &ev)) {
+			if (used == 0)
+				break;
+			continue;
+		}
+		if (!on_client_event(j, &ev))
+			return;
+		flush(j);
+	}
+	flush(j);
+	{
+		struct timeval tv = { (time_t)smtp_client_timeout(j->c), 0 };
+
+		if (tv.tv_sec)
+			bufferevent_set_timeouts(j->bev, &tv, &tv);
+	}
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	drive(arg);
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct job *j = arg;
+
+	if (j->streaming) {
+		stream_content(j);
+		drive(j);
+	}
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct job *j = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (!j->c) {
+			struct smtp_client_conf cc = { j->r->cfg->server.hostname,
+				!j->tls_refused && !tls_refused_before(j->r, j->host), false };
+
+			log_info("%s remote.connected mx=%s addr=%s", j->env->id, j->host, j->addrtext);
+			j->c = smtp_client_new(&cc);
+			drive(j);
+		} else {
+			SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+			log_info("%s remote.tls mx=%s %s %s", j->env->id, j->host,
+			    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+			smtp_client_tls_started(j->c);
+			drive(j);
+		}
+		return;
+	}
+	if (j->c && smtp_client_phase(j->c) == SMTP_CLIENT_PHASE_IDLE && !j->sent_msg &&
+	    bufferevent_openssl_get_ssl(bev) && (what & BEV_EVENT_ERROR)) {
+		/* the TLS handshake failed: this address again, in clear */
+		log_info("%s remote.tls_failed mx=%s addr=%s (retrying without TLS)", j->env->id,
+		    j->host, j->addrtext);
+		remember_no_tls(j->r, j->host);
+		drop_connection(j);
+		j->tls_refused = true;
+		try_addr(j);
+		return;
+	}
+	if (!j->c) {
+		set_why(j, false, "4.4.1", "connect to %s[%s] failed: %s", j->host, j->addrtext,
+		    (what & BEV_EVENT_TIMEOUT) ? "timed out"
+					       : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		log_info("%s remote.connect_failed mx=%s addr=%s reason=\"%s\"", j->env->id, j->host,
+		    j->addrtext, j->why);
+		drop_connection(j);
+		j->iaddr++;
+		try_addr(j);
+		return;
+	}
+	smtp_client_abort(j->c, (what & BEV_EVENT_TIMEOUT) ? "timeout" : "connection lost");
+	drive(j);
+}
+
+static void
+start_tls(struct job *j)
+{
+	SSL *ssl = SSL_new(j->r->tls);
+	struct bufferevent *f;
+
+	SSL_set_tlsext_host_name(ssl, j->host);
+	f = bufferevent_openssl_filter_new(j->r->base, j->bev, ssl, BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
+	j->bev = f;
+	bufferevent_setcb(f, on_read, on_write, on_event, j);
+	bufferevent_enable(f, EV_READ | EV_WRITE);
+}
+
+/* ---- the route ---- */
+
+static void
+try_addr(struct job *j)
+{
+	const struct sockaddr *sa;
+	socklen_t len;
+	struct timeval tv = { CONNECT_TIMEOUT, 0 };
+
+	if (j->iaddr >= j->naddr) {
+		j->imx++;
+		try_mx(j);
+		return;
+	}
+	sa = (const struct sockaddr *)&j->addr[j->iaddr];
+	if (sa->sa_family == AF_INET6) {
+		((struct sockaddr_in6 *)&j->addr[j->iaddr])->sin6_port = htons(j->port);
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&j->addr[j->iaddr])->sin6_addr,
+		    j->addrtext, sizeof j->addrtext);
+		len = sizeof(struct sockaddr_in6);
+	} else {
+		((struct sockaddr_in *)&j->addr[j->iaddr])->sin_port = htons(j->port);
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&j->addr[j->iaddr])->sin_addr, j->addrtext,
+		    sizeof j->addrtext);
+		len = sizeof(struct sockaddr_in);
+	}
+	j->sent_msg = j->have_result = false;
+	j->sent = 0;
+	j->bev = bufferevent_socket_new(j->r->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(j->bev, on_read, on_write, on_event, j);
+	bufferevent_set_timeouts(j->bev, &tv, &tv);
+	bufferevent_enable(j->bev, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect(j->bev, sa, (int)len) < 0) {
+		set_why(j, false, "4.4.1", "connect to %s[%s] failed", j->host, j->addrtext);
+		drop_connection(j);
+		j->iaddr++;
+		try_addr(j);
+	}
+}
+
+static void
+on_addr(void *arg, enum dns_status st, const struct sockaddr_storage *addrs, size_t n)
+{
+	struct job *j = arg;
+
+	j->q = NULL;
+	if (st != DNS_OK || n == 0) {
+		set_why(j, false, "4.4.3", "cannot find the address of %s: %s", j->host,
+		    dns_status_str(st));
+		j->imx++;
+		try_mx(j);
+		return;
+	}
+	j->naddr = n < DNS_ADDR_MAX ? n : DNS_ADDR_MAX;
+	memcpy(j->addr, addrs, j->naddr * sizeof *addrs);
+	j->iaddr = 0;
+	j->tls_refused = false;
+	try_addr(j);
+}
+
+static void
+try_mx(struct job *j)
+{
+	if (j->imx >= j->nmx) {
+		if (!j->why[0])
+			set_why(j, false, "4.4.1", "no mail exchanger of %s could be reached",
+			    j->domain);
+		finish(j);
+		return;
+	}
+	snprintf(j->host, sizeof j->host, "%s", j->mx[j->imx].host);
+	j->q = dns_addr(j->r->dns, j->host, on_addr, j);
+}
+
+static void
+on_mx(void *arg, enum dns_status st, const struct dns_mx *mx, size_t n)
+{
+	struct job *j = arg;
+
+	j->q = NULL;
+	switch (st) {
+	case DNS_OK:
+		j->nmx = n < DNS_MX_MAX ? n : DNS_MX_MAX;
+		memcpy(j->mx, mx, j->nmx * sizeof *mx);
+		j->imx = 0;
+		try_mx(j);
+		return;
+	case DNS_NULL_MX:
+		set_why(j, true, "5.1.10", "%s does not accept mail (null MX, RFC 7505)", j->domain);
+		break;
+	case DNS_NXDOMAIN:
+		set_why(j, true, "5.1.2", "domain %s does not exist", j->domain);
+		break;
+	case DNS_NO_ADDRESS:
+		set_why(j, true, "5.1.2", "domain %s has no mail exchanger and no address",
+		    j->domain);
+		break;
+	case DNS_TEMPFAIL:
+		set_why(j, false, "4.4.3", "DNS look-up of %s failed for now", j->domain);
+		break;
+	}
+	finish(j);
+}
+
+/* The smarthost ("host:port" or "[v6]:port") replaces the MX look-up. */
+static bool
+use_smarthost(struct job *j)
+{
+	const char *sh = j->r->cfg->relay.smarthost, *colon;
+	size_t hl;
+
+	if (!sh || !*sh)
+		return false;
+	colon = strrchr(sh, ':');
+	hl = colon ? (size_t)(colon - sh) : strlen(sh);
+	if (hl >= 2 && sh[0] == '[' && sh[hl - 1] == ']') {
+		sh++;
+		hl -= 2;
+	}
+	j->nmx = 1;
+	snprintf(j->mx[0].host, sizeof j->mx[0].host, "%.*s", (int)hl, sh);
+	j->port = colon ? (uint16_t)strtoul(colon + 1, NULL, 10) : 25;
+	return true;
+}
+
+static void
+start_job(struct job *j)
+{
+	struct remote *r = j->r;
+
+	r->active++;
+	j->next = r->running;
+	r->running = j;
+	j->port = r->cfg->delivery.remote_port;
+	if (use_smarthost(j)) {
+		try_mx(j);
+		return;
+	}
+	j->q = dns_mx(r->dns, j->domain, on_mx, j);
+}
+
+/* ---- public ---- */
+
+void
+remote_deliver(struct remote *r, const struct spool_envelope *env, const size_t *idx, size_t n,
+    const char *domain, const char *prepend, int content_fd, off_t offset, uint64_t length,
+    struct remote_result *results, void (*done)(void *arg), void *arg)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->prepend = prepend ? xstrdup(prepend) : NULL;
+	j->r = r;
+	j->env = env;
+	j->idx = xcalloc(n, sizeof *j->idx);
+	memcpy(j->idx, idx, n * sizeof *idx);
+	j->n = n;
+	snprintf(j->domain, sizeof j->domain, "%s", domain);
+	j->fd = content_fd;
+	j->off = offset;
+	j->len = length;
+	j->results = results;
+	memset(results, 0, n * sizeof *results);
+	j->done = done;
+	j->arg = arg;
+	if (r->active >= MAX_ACTIVE || domain_active(r, domain) >= MAX_PER_DOMAIN) {
+		j->next = r->waiting;
+		r->waiting = j;
+		return;
+	}
+	start_job(j);
+}
+
+static SSL_CTX *
+client_ctx(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);  /* opportunistic: RFC 7435 */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	return ctx;
+}
+
+struct remote *
+remote_new(struct event_base *base, const struct config *cfg, char *err, size_t errlen)
+{
+	struct remote *r = xcalloc(1, sizeof *r);
+
+	r->base = base;
+	r->no_tls = xcalloc(NO_TLS_MAX, sizeof *r->no_tls);
+	if (!(r->tls = client_ctx()) || remote_set_config(r, cfg, err, errlen) < 0) {
+		if (!r->tls)
+			snprintf(err, errlen, "cannot create the client TLS context");
+		remote_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int
+remote_set_config(struct remote *r, const struct config *cfg, char *err, size_t errlen)
+{
+	struct dns *d = dns_new(r->base, cfg->dns.resolver, err, errlen);
+
+	if (!d)
+		return -1;
+	/* queries in flight belong to jobs; keep the old resolver until they end */
+	if (r->dns && r->active == 0) {
+		dns_free(r->dns);
+		r->dns = d;
+	} else if (!r->dns) {
+		r->dns = d;
+	} else {
+		dns_free(d);   /* busy: the next reload with an idle queue applies it */
+	}
+	r->cfg = cfg;
+	return 0;
+}
+
+void
+remote_free(struct remote *r)
+{
+	if (!r)
+		return;
+	while (r->running)
+		finish(r->running);
+	while (r->waiting) {
+		struct job *j = r->waiting;
+
+		r->waiting = j->next;
+		r->active++;   /* finish() counts it down */
+		j->next = r->running;
+		r->running = j;
+		set_why(j, false, "4.3.2", "shutting down");
+		finish(j);
+	}
+	dns_free(r->dns);
+	SSL_CTX_free(r->tls);
+	free(r->no_tls);
+	free(r);
+}
+
+unsigned
+remote_active(const struct remote *r)
+{
+	return r->active;
+}

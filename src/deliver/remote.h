@@ -1,0 +1,51 @@
+/* remote.h - delivery to other mail servers: MX look-up, connections, TLS
+ * when offered, and the SMTP client, for the recipients of one domain.
+ * Owns: the DNS resolver, the client TLS context, connections and their
+ * timeouts, the per-destination and total concurrency caps, the hosts whose
+ * STARTTLS failed (tried in clear next time, SPEC: opportunistic TLS).
+ * Leaves: which recipients are due and what their outcomes mean for the
+ * queue (queue/), the files (spool/). Runs on the event loop; never blocks
+ * it but for reading the message content from the page cache. */
+#ifndef POSTINO_DELIVER_REMOTE_H
+#define POSTINO_DELIVER_REMOTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config/config.h"
+#include "deliver/maildir.h"
+#include "spool/spool.h"
+
+struct event_base;
+struct remote;
+
+/* The outcome for one recipient. */
+struct remote_result {
+	enum deliver_status status;
+	char esc[16];            /* enhanced status code "5.1.1" ("" when unknown) */
+	char text[512];          /* the reply or a local reason, printable ASCII */
+	char mx[256];            /* the host that answered, "" when none did */
+	char addr[64];           /* its address, "" when none */
+	bool peer_dsn;           /* the host took NOTIFY/ORCPT (it reports successes itself) */
+};
+
+struct remote *remote_new(struct event_base *base, const struct config *cfg, char *err,
+    size_t errlen);
+void remote_free(struct remote *r);
+/* Reload: the resolver and smarthost come from cfg from now on. */
+int remote_set_config(struct remote *r, const struct config *cfg, char *err, size_t errlen);
+
+/* Deliver env's recipients idx[0..n), all of `domain`: first the trace
+ * header `prepend` (LF line ends; copied; may be NULL), then the content at
+ * content_fd (taken: closed when done) offset/length. results[i] gets the
+ * outcome of idx[i]; then done(arg) is called on the loop. */
+void remote_deliver(struct remote *r, const struct spool_envelope *env, const size_t *idx,
+    size_t n, const char *domain, const char *prepend, int content_fd, off_t offset,
+    uint64_t length, struct remote_result *results, void (*done)(void *arg), void *arg);
+
+/* Deliveries in flight. */
+unsigned remote_active(const struct remote *r);
+
+#endif
