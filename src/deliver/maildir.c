@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/fsutil.h"
 #include "util/xalloc.h"
 
 #define COPY_CHUNK 65536
@@ -110,57 +111,6 @@ fail(char *err, size_t errlen, const char *what, const char *path, int e)
 	return status_of(e);
 }
 
-/* fsync the directory at path. */
-static int
-fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r;
-
-	if (fd == -1)
-		return -1;
-	r = fsync(fd);
-	if (close(fd) == -1)
-		r = -1;
-	return r;
-}
-
-/* mkdir -p with mode 0700. Each directory created is made durable by an
- * fsync of its parent, or a crash could lose new/ with mail already in it. */
-static int
-mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	int rc = -1;
-
-	for (char *q = p + 1;; q++) {
-		bool last = *q == '\0';
-		char *slash;
-
-		if (*q != '/' && !last)
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0700) == 0) {
-			slash = strrchr(p, '/');
-			if (slash != NULL && slash != p)
-				*slash = '\0';
-			if (fsync_dir(slash == NULL ? "." : slash == p ? "/" : p) == -1)
-				goto out;
-			if (slash != NULL && slash != p)
-				*slash = '/';
-		} else if (errno != EEXIST) {
-			goto out;
-		}
-		if (last)
-			break;
-		*q = '/';
-	}
-	rc = 0;
-out:
-	free(p);
-	return rc;
-}
-
 /* Create the Maildir and its tmp/ new/ cur/ as needed. */
 static int
 create_maildir(const char *path)
@@ -169,7 +119,7 @@ create_maildir(const char *path)
 	bool created = false;
 	int fd, rc = -1;
 
-	if (mkdir_p(path) == -1)
+	if (mkdir_p(path, 0700) == -1)
 		return -1;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1)

@@ -1,6 +1,8 @@
 /* tls.c - OpenSSL contexts and the self-signed development certificate (see tls.h). */
 #include "net/tls.h"
 
+#include "util/fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -13,6 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/fsutil.h"
 
 /* TLS 1.2 suites with forward secrecy and AEAD only; TLS 1.3 uses OpenSSL's defaults. */
 #define TLS12_CIPHERS                                                                        \
@@ -139,25 +143,18 @@ write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert)
 	return 0;
 }
 
-/* Make the directories above path (mode 0700), as mkdir -p of its dirname. */
+/* Make the directories above path (mode 0700). */
 static int
 make_parents(const char *path)
 {
 	char dir[4096];
-	size_t n = strlen(path);
+	const char *slash = strrchr(path, '/');
+	int n;
 
-	if (n >= sizeof dir)
-		return -1;
-	memcpy(dir, path, n + 1);
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return 0;
+	if (!slash || slash == path)
+		return 0;
+	n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	return n < 0 || (size_t)n >= sizeof dir ? -1 : mkdir_p(dir, 0700);
 }
 
 int

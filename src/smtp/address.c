@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "smtp/esmtp_params.h"
+#include "smtp/chars.h"
 
 #define SYNTAX_TEXT "Syntax error in mailbox address"
 
@@ -48,25 +49,6 @@ eat(struct scan *s, char c)
 		return false;
 	s->i++;
 	return true;
-}
-
-static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_letdig(int c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c);
-}
-
-/* RFC 5322 3.2.3 atext, which RFC 5321 4.1.2 uses for Atom. */
-static bool
-is_atext(int c)
-{
-	return is_letdig(c) || (c > 0 && c < 0x80 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* RFC 3629 4 UTF8-2 / UTF8-3 / UTF8-4: the range of the second octet

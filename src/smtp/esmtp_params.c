@@ -6,6 +6,7 @@
  * Invariants: reads only the list span, never allocates; a parameter given
  * twice is refused; the first problem in the list decides the answer. */
 #include "smtp/esmtp_params.h"
+#include "smtp/chars.h"
 
 #include <string.h>
 
@@ -24,25 +25,6 @@ fail(const char **why, enum smtp_arg_result r, const char *text)
 	if (why)
 		*why = text;
 	return r;
-}
-
-static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_letdig(int c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c);
-}
-
-/* RFC 5322 3.2.3 atext: what an atom (RFC 3461 addr-type) is made of. */
-static bool
-is_atext(int c)
-{
-	return is_letdig(c) || (c > 0 && c < 0x80 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* Take the next SP-separated parameter off *rest. */
