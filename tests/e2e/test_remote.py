@@ -3,10 +3,13 @@
 on the port postino's [delivery] remote_port points at)."""
 
 import email
+import os
+import shutil
 import ssl
 import subprocess
-import threading
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -69,6 +72,8 @@ def world(tmp_path_factory):
         "--mx-host=restart.test,mx.restart.test,10",
         "--host-record=mx.restart.test,127.0.0.11",
         "--address=/nxdomain.test/",
+        # a real Postfix as the MX (test_postfix_peer)
+        "--mx-host=pf.test,mx.pf.test,10", "--host-record=mx.pf.test,127.0.0.12",
     ]
     proc = subprocess.Popen(dnsmasq_cmd(port, records), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -295,3 +300,97 @@ def test_notify_success_reports_delivery(postino_factory, world):
     assert "Original-Envelope-Id: env+1" in text
     assert m["Subject"] == "Successful Mail Delivery Report"
     p.wait_log(rf"{qid} queue\.done")
+
+
+POSTFIX_MASTER_CF = """\
+127.0.0.12:{port} inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+
+@pytest.fixture
+def postfix_mx(world):
+    """A private Postfix (never /etc/postfix) on 127.0.0.12:SINK_PORT that
+    delivers every recipient of pf.test into one Maildir."""
+    if os.geteuid() != 0 or not os.path.exists("/usr/sbin/postfix"):
+        pytest.skip("needs root and Debian's postfix package")
+    root = Path(tempfile.mkdtemp(prefix="postino-pf-"))
+    os.chmod(root, 0o755)
+    conf, queue, data, vmail = (root / x for x in ("conf", "queue", "data", "vmail"))
+    for d in (conf, queue, data, vmail / "pf.test" / "all"):
+        d.mkdir(parents=True)
+    shutil.chown(data, "postfix", "postfix")
+    for d in (vmail / "pf.test", vmail / "pf.test" / "all"):
+        shutil.chown(d, "nobody", "nogroup")
+    (conf / "main.cf").write_text(f"""compatibility_level = 3.6
+config_directory = {conf}
+queue_directory = {queue}
+data_directory = {data}
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.pf.test
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+smtputf8_enable = no
+virtual_mailbox_domains = pf.test
+virtual_mailbox_base = {vmail}
+virtual_mailbox_maps = static:pf.test/all/
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+maillog_file_prefixes = {root}
+maillog_file = {root}/maillog
+""")
+    (conf / "master.cf").write_text(POSTFIX_MASTER_CF.format(port=SINK_PORT))
+    for cmd in ("check", "start"):
+        r = subprocess.run(["/usr/sbin/postfix", "-c", str(conf), cmd], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, f"postfix {cmd}: {r.stdout}{r.stderr}"
+    try:
+        yield vmail / "pf.test" / "all" / "new"
+    finally:
+        subprocess.run(["/usr/sbin/postfix", "-c", str(conf), "stop"], capture_output=True,
+                       timeout=60)
+        try:
+            master = int((queue / "pid" / "master.pid").read_text().split()[0])
+            wait_for(lambda: not os.path.exists(f"/proc/{master}"), timeout=30,
+                     what="the Postfix master to exit")
+        except (OSError, ValueError, IndexError):
+            pass
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_postfix_peer(postino_factory, world, postfix_mx):
+    p = server(postino_factory, world)
+    content = b"Subject: to postfix\n\n..leading dot\nline\n"
+    qid = p.send("sender@example.test", ["someone@pf.test", "other@pf.test"], content)
+    p.wait_log(rf"{qid} queue\.done", timeout=30)
+    assert "status=sent" in p.read_log()
+    wait_for(lambda: postfix_mx.exists() and len(os.listdir(postfix_mx)) == 2, timeout=30,
+             what="Postfix to deliver both copies")
+    for name in os.listdir(postfix_mx):
+        body = (postfix_mx / name).read_bytes()
+        # Postfix adds the Date, Message-Id and From the message lacks; the body
+        # (p.send dot-stuffs: the message holds "..leading dot") arrives intact
+        assert b"\nSubject: to postfix\n" in body
+        assert body.endswith(b"\n\n..leading dot\nline\n"), body[-200:]
+        assert b"by mx.example.test (postino)" in body
