@@ -6,7 +6,10 @@
  * replies are the recipients' outcomes. STARTTLS is used when offered
  * (RFC 7435: the certificate is not checked); when the handshake fails the
  * same address is tried again at once without TLS, and that host is reached
- * in clear until the daemon restarts. */
+ * in clear until the daemon restarts. A connection that ends a delivery in
+ * good order is kept idle for a few seconds, and the next delivery to the
+ * same domain sends its message over it (RFC 5321 3.3: several transactions
+ * per session) instead of looking up and connecting again. */
 #include "deliver/remote.h"
 
 #include <arpa/inet.h>
@@ -37,8 +40,22 @@
 #define CONTENT_CHUNK 65536
 #define OUT_HIGH (256 * 1024)    /* stop reading content while this much waits */
 #define NO_TLS_MAX 256           /* hosts remembered as failing STARTTLS */
+#define IDLE_SECONDS 5           /* an unused connection is closed after this */
+#define IDLE_MAX 50              /* idle connections kept in total */
+#define IDLE_PER_DOMAIN 2
 
 struct job;
+
+/* A connection at READY, waiting for the next message to its domain. */
+struct idle {
+	struct idle *next;
+	struct remote *r;
+	char domain[256], host[256], addrtext[INET6_ADDRSTRLEN + 8];
+	struct bufferevent *bev;
+	struct smtp_client *c;
+	struct event *timer;
+	bool quitting;
+};
 
 struct remote {
 	struct event_base *base;
@@ -50,6 +67,8 @@ struct remote {
 	struct job *running;
 	char (*no_tls)[256];
 	size_t nno_tls;
+	struct idle *idle;
+	unsigned nidle;
 };
 
 struct job {
@@ -76,6 +95,7 @@ struct job {
 	struct bufferevent *bev;
 	struct smtp_client *c;
 	bool tls_refused;              /* this address: retry without STARTTLS */
+	bool reused;                   /* on a connection an earlier delivery left idle */
 	bool sent_msg, have_result, streaming;
 	char host[256], addrtext[INET6_ADDRSTRLEN + 8];
 	char why[512], why_esc[16];    /* the last failure, for recipients left undecided */
@@ -187,6 +207,139 @@ finish(struct job *j)
 	}
 }
 
+/* ---- idle connections ---- */
+
+static void
+idle_free(struct idle *c)
+{
+	struct idle **pp;
+
+	for (pp = &c->r->idle; *pp && *pp != c; pp = &(*pp)->next)
+		;
+	if (*pp) {
+		*pp = c->next;
+		c->r->nidle--;
+	}
+	event_free(c->timer);
+	if (c->bev)
+		bufferevent_free(c->bev);
+	smtp_client_free(c->c);
+	free(c);
+}
+
+/* Feed what an idle connection received (a 421, the 221 to our QUIT). */
+static void
+idle_read(struct bufferevent *bev, void *arg)
+{
+	struct idle *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct smtp_client_event ev;
+	struct evbuffer_iovec v;
+
+	while (evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
+		size_t used = smtp_client_feed(c->c, v.iov_base, v.iov_len);
+
+		evbuffer_drain(in, used);
+		if (used == 0)
+			break;
+	}
+	while (smtp_client_next(c->c, &ev))
+		if (ev.type == SMTP_CLIENT_EV_CLOSED || ev.type == SMTP_CLIENT_EV_ERROR) {
+			idle_free(c);
+			return;
+		}
+}
+
+static void
+idle_event(struct bufferevent *bev, short what, void *arg)
+{
+	idle_free(arg);
+}
+
+/* The idle time is over: QUIT, and close once it is answered (or soon). */
+static void
+idle_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct idle *c = arg;
+	struct buf *out;
+	struct timeval tv = { 10, 0 };
+
+	if (c->quitting) {
+		idle_free(c);
+		return;
+	}
+	c->quitting = true;
+	smtp_client_quit(c->c);
+	out = smtp_client_output(c->c);
+	bufferevent_write(c->bev, out->data, out->len);
+	buf_clear(out);
+	evtimer_add(c->timer, &tv);
+}
+
+/* Keep j's connection for the next message to its domain; false when the
+ * cache is full (then the caller ends the session). */
+static bool
+idle_put(struct job *j)
+{
+	struct remote *r = j->r;
+	struct idle *c;
+	unsigned same = 0;
+	struct timeval tv = { IDLE_SECONDS, 0 };
+
+	for (c = r->idle; c; c = c->next)
+		same += strcasecmp(c->domain, j->domain) == 0;
+	if (r->nidle >= IDLE_MAX || same >= IDLE_PER_DOMAIN)
+		return false;
+	c = xcalloc(1, sizeof *c);
+	c->r = r;
+	snprintf(c->domain, sizeof c->domain, "%s", j->domain);
+	snprintf(c->host, sizeof c->host, "%s", j->host);
+	snprintf(c->addrtext, sizeof c->addrtext, "%s", j->addrtext);
+	c->bev = j->bev;
+	c->c = j->c;
+	j->bev = NULL;
+	j->c = NULL;
+	c->timer = evtimer_new(r->base, idle_timeout, c);
+	bufferevent_setcb(c->bev, idle_read, NULL, idle_event, c);
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	evtimer_add(c->timer, &tv);
+	c->next = r->idle;
+	r->idle = c;
+	r->nidle++;
+	return true;
+}
+
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_write(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+static void send_message(struct job *j);
+
+/* Give j an idle connection to its domain, if there is one. */
+static bool
+idle_take(struct job *j)
+{
+	struct remote *r = j->r;
+
+	for (struct idle *c = r->idle; c; c = c->next) {
+		if (c->quitting || strcasecmp(c->domain, j->domain) != 0)
+			continue;
+		j->bev = c->bev;
+		j->c = c->c;
+		snprintf(j->host, sizeof j->host, "%s", c->host);
+		snprintf(j->addrtext, sizeof j->addrtext, "%s", c->addrtext);
+		c->bev = NULL;
+		c->c = NULL;
+		idle_free(c);
+		bufferevent_setcb(j->bev, on_read, on_write, on_event, j);
+		log_info("%s remote.reuse mx=%s addr=%s", j->env->id, j->host, j->addrtext);
+		j->reused = true;
+		send_message(j);
+		drive(j);
+		return true;
+	}
+	return false;
+}
+
 /* ---- the SMTP conversation ---- */
 
 static void
@@ -291,6 +444,8 @@ take_result(struct job *j, const struct smtp_client_event *ev)
 }
 
 static void start_tls(struct job *j);
+static void on_mx(void *arg, enum dns_status st, const struct dns_mx *mx, size_t n);
+static bool use_smarthost(struct job *j);
 
 /* Handle one client event; false when the job is over or moved on. */
 static bool
@@ -298,10 +453,14 @@ on_client_event(struct job *j, const struct smtp_client_event *ev)
 {
 	switch (ev->type) {
 	case SMTP_CLIENT_EV_READY:
-		if (!j->sent_msg)
+		if (!j->sent_msg) {
 			send_message(j);
-		else
+		} else if (j->have_result && idle_put(j)) {
+			finish(j);
+			return false;
+		} else {
 			smtp_client_quit(j->c);
+		}
 		return true;
 	case SMTP_CLIENT_EV_STARTTLS:
 		flush(j);
@@ -318,6 +477,15 @@ on_client_event(struct job *j, const struct smtp_client_event *ev)
 	case SMTP_CLIENT_EV_ERROR:
 		if (j->have_result) {
 			finish(j);
+			return false;
+		}
+		if (j->reused) {
+			/* the server closed the idle connection meanwhile: a fresh route */
+			drop_connection(j);
+			j->reused = j->sent_msg = false;
+			j->q = use_smarthost(j) ? NULL : dns_mx(j->r->dns, j->domain, on_mx, j);
+			if (!j->q)
+				try_mx(j);
 			return false;
 		}
 		set_why(j, ev->why.status == SMTP_STATUS_PERMFAIL && !ev->next_mx, ev->why.esc,
@@ -586,6 +754,8 @@ start_job(struct job *j)
 	j->next = r->running;
 	r->running = j;
 	j->port = r->cfg->delivery.remote_port;
+	if (idle_take(j))
+		return;
 	if (use_smarthost(j)) {
 		try_mx(j);
 		return;
@@ -690,6 +860,8 @@ remote_free(struct remote *r)
 		set_why(j, false, "4.3.2", "shutting down");
 		finish(j);
 	}
+	while (r->idle)
+		idle_free(r->idle);
 	dns_free(r->dns);
 	SSL_CTX_free(r->tls);
 	free(r->no_tls);

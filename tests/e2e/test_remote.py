@@ -394,3 +394,19 @@ def test_postfix_peer(postino_factory, world, postfix_mx):
         assert b"\nSubject: to postfix\n" in body
         assert body.endswith(b"\n\n..leading dot\nline\n"), body[-200:]
         assert b"by mx.example.test (postino)" in body
+
+
+def test_several_messages_over_one_connection(postino_factory, world):
+    s = Sink("127.0.0.2")
+    s2 = Sink("127.0.0.3")
+    try:
+        p = server(postino_factory, world)
+        for i in range(5):
+            p.send("sender@example.test", [f"r{i}@pref.test"], f"Subject: m{i}\n\nx\n".encode())
+            wait_for(lambda: len(s.messages) == i + 1, what=f"message {i}")
+        log = p.read_log()
+        assert log.count("remote.reuse mx=mx1.pref.test") >= 3, log
+        assert log.count("remote.connected mx=mx1.pref.test") <= 2, log
+    finally:
+        s.stop()
+        s2.stop()
