@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "auth/mailboxes.h"
+#include "daemon/local.h"
 #include "daemon/session.h"
 #include "daemon/workq.h"
 #include "deliver/remote.h"
@@ -38,6 +39,7 @@
 #define COMMIT_WORKERS 16
 #define DELIVERY_WORKERS 8
 #define SHUTDOWN_GRACE 10   /* seconds sessions inside DATA get to finish */
+#define MAILDROP_SCAN 5     /* seconds between looks into the maildrop */
 
 /* Connections per client address: a small chained hash table. */
 struct ipcount {
@@ -68,6 +70,9 @@ struct daemon {
 	struct listener **listeners;
 	size_t nlisteners;
 	struct event *sigterm, *sigint, *sighup, *grace, *poll;
+	struct listener local;       /* <spool>/submit, for `postino send` */
+	struct config_listener local_conf;
+	struct event *maildrop;
 	struct config **old_cfgs;    /* replaced by reloads; sessions may still borrow from them */
 	size_t nold;
 	struct ipcount *ips[IPBUCKETS];
@@ -230,6 +235,46 @@ recover_bad(void *arg, const char *path, const char *reason)
 	log_error("- spool.corrupt file=%s reason=\"%s\" (moved aside)", path, reason);
 }
 
+/* ---- local submission ---- */
+
+static void
+maildrop_queued(void *arg, struct spool_envelope *env)
+{
+	queue_add(((struct daemon *)arg)->queue, env);
+}
+
+static void
+on_maildrop(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	maildrop_import(d->cfg->server.spool, d->spool, d->ctx.cfg, d->ctx.mb, maildrop_queued, d);
+}
+
+/* The socket `postino send` speaks SMTP on, and the maildrop timer. */
+static int
+start_local(struct daemon *d)
+{
+	int fd = local_listen(d->cfg->server.spool);
+	struct timeval tv = { MAILDROP_SCAN, 0 };
+
+	if (fd < 0) {
+		log_error("- local.listen_failed spool=%s error=\"%s\"", d->cfg->server.spool,
+		    strerror(errno));
+		return -1;
+	}
+	d->local_conf = (struct config_listener){ .name = (char *)"local", .host = (char *)"local" };
+	d->local.d = d;
+	d->local.conf = &d->local_conf;
+	d->local.lev = evconnlistener_new(d->base, on_accept, &d->local, LEV_OPT_CLOSE_ON_FREE, -1,
+	    fd);
+	evconnlistener_set_error_cb(d->local.lev, on_accept_error);
+	d->maildrop = event_new(d->base, -1, EV_PERSIST, on_maildrop, d);
+	event_add(d->maildrop, &tv);
+	log_info("- listen listener=local socket=%s/submit", d->cfg->server.spool);
+	return 0;
+}
+
 /* ---- signals and shutdown ---- */
 
 static void
@@ -238,6 +283,8 @@ stop_listeners(struct daemon *d)
 	for (size_t i = 0; i < d->nlisteners; i++)
 		if (d->listeners[i])
 			evconnlistener_disable(d->listeners[i]->lev);
+	if (d->local.lev)
+		evconnlistener_disable(d->local.lev);
 }
 
 static void
@@ -508,6 +555,10 @@ teardown(struct daemon *d)
 		event_free(d->grace);
 	if (d->poll)
 		event_free(d->poll);
+	if (d->maildrop)
+		event_free(d->maildrop);
+	if (d->local.lev)
+		evconnlistener_free(d->local.lev);
 	if (d->sigterm)
 		event_free(d->sigterm);
 	if (d->sigint)
@@ -559,6 +610,10 @@ daemon_run(struct config *cfg)
 		goto out;
 	}
 	log_info("- spool.recovered messages=%d", n);
+	if (start_local(&d) < 0)
+		goto out;
+	if ((n = maildrop_import(cfg->server.spool, d.spool, cfg, d.mb, maildrop_queued, &d)) > 0)
+		log_info("- maildrop.imported messages=%d", n);
 	d.sigterm = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	d.sigint = evsignal_new(d.base, SIGINT, on_stop, &d);
 	d.sighup = evsignal_new(d.base, SIGHUP, on_hup, &d);

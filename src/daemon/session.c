@@ -16,6 +16,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,8 @@ struct session {
 	struct bufferevent *bev;
 	struct smtp_server *smtp;
 	struct sockaddr_storage peer;
-	char addr[INET6_ADDRSTRLEN];
+	char addr[96];               /* "192.0.2.1", or "local uid=N user=NAME" */
+	bool local;                  /* a local user on the submission socket */
 	const struct config_listener *listener;
 	struct event *data_timer;
 	struct event *linger;        /* closing: waits for the last reply to leave */
@@ -219,7 +222,8 @@ on_rcpt(struct session *s, const struct smtp_event *ev)
 	v = mailboxes_resolve(s->ctx->mb, s->ctx->cfg, m->local,
 	    ev->path->kind == SMTP_PATH_POSTMASTER ? "" : m->domain, &t, &nt);
 	if (v == MAILBOXES_REMOTE) {
-		if (!relay_allowed(s->ctx->cfg, (struct sockaddr *)&s->peer, s->auth_user != NULL)) {
+		if (!relay_allowed(s->ctx->cfg, s->local ? NULL : (struct sockaddr *)&s->peer,
+			s->auth_user != NULL)) {
 			log_info("%s smtp.rcpt session=%lu to=<%s> result=refused code=554 "
 				 "reason=relay_denied client=%s",
 			    qid(s), s->id, orig, s->addr);
@@ -923,6 +927,24 @@ addr_key(const struct sockaddr *sa, uint8_t key[16])
 	}
 }
 
+/* A local user on the UNIX socket: who, from the kernel (SO_PEERCRED). */
+static void
+format_local(int fd, char *out, size_t len)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof cred;
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+		snprintf(out, len, "local uid=unknown");
+		return;
+	}
+	getpwuid_r(cred.uid, &pw, pwbuf, sizeof pwbuf, &res);
+	snprintf(out, len, "local uid=%u user=%.32s", (unsigned)cred.uid,
+	    res ? res->pw_name : "unknown");
+}
+
 static void
 format_peer(const struct sockaddr *sa, char *out, size_t len)
 {
@@ -957,7 +979,11 @@ session_start(struct session_ctx *ctx, const struct config_listener *l, evutil_s
 	s->listener = l;
 	s->submission = l->auth != CONFIG_AUTH_NONE;
 	memcpy(&s->peer, peer, (size_t)peerlen < sizeof s->peer ? (size_t)peerlen : sizeof s->peer);
-	format_peer(peer, s->addr, sizeof s->addr);
+	s->local = peer->sa_family == AF_UNIX;
+	if (s->local)
+		format_local(fd, s->addr, sizeof s->addr);
+	else
+		format_peer(peer, s->addr, sizeof s->addr);
 	addr_key(peer, s->key);
 	if (sc.implicit_tls) {
 		s->bev = bufferevent_openssl_socket_new(ctx->base, fd, SSL_new(ctx->tls),

@@ -181,8 +181,11 @@ received(struct buf *b, const struct spool_envelope *env, const char *for_rcpt,
 
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	buf_printf(b, "Received: from %s ([%s%s])\n", env->helo ? env->helo : "localhost",
-	    v6 ? "IPv6:" : "", addr);
+	if (strncmp(addr, "local", 5) == 0)   /* the local submission socket or maildrop */
+		buf_printf(b, "Received: from localhost (%s)\n", addr);
+	else
+		buf_printf(b, "Received: from %s ([%s%s])\n", env->helo ? env->helo : "localhost",
+		    v6 ? "IPv6:" : "", addr);
 	buf_printf(b, "\tby %s (postino) with %s id %s", hostname,
 	    env->protocol ? env->protocol : "ESMTP", env->id);
 	if (for_rcpt)
