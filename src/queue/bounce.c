@@ -65,6 +65,7 @@ bounce_commit(struct spool *spool, const struct spool_envelope *env,
 		r[i].diagnostic = items[i].diagnostic[0] ? items[i].diagnostic : NULL;
 		r[i].diagnostic_local = items[i].local_reason;
 		r[i].last_attempt = now;
+		r[i].will_retry_until = items[i].will_retry_until;
 	}
 	rep.reporting_mta = hostname;
 	rep.to = to;

@@ -28,6 +28,7 @@ struct bounce_item {
 	char remote_mta[256];      /* "" when none */
 	char diagnostic[512];      /* the reply, or a local reason */
 	bool local_reason;
+	int64_t will_retry_until;  /* DSN_DELAYED: unix seconds; 0: not said */
 };
 
 /* Write and commit a report on items of env to `to` (local or not). Returns

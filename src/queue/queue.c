@@ -6,6 +6,8 @@
  *   3. on a worker: expiry, the delivery status notification if one is due
  *      (committed before the state that calls for it is persisted, so a crash
  *      repeats a report rather than losing it), then the recipients' states.
+ *      A recipient gets at most one 'delayed' notice (warn_after): its
+ *      delay_warned flag is persisted with its state, after the report.
  * While an attempt runs, only its phases touch the entry's envelope. */
 #include "queue/queue.h"
 
@@ -35,7 +37,7 @@ struct entry {
 	int64_t now;                  /* the attempt's time */
 	/* copies of the configuration the workers need */
 	char *maildir_pattern, *hostname, *postmaster;
-	uint64_t retry_min, retry_max, lifetime;
+	uint64_t retry_min, retry_max, lifetime, warn_after;
 	/* phase 2 */
 	unsigned groups;              /* remote deliveries in flight */
 	struct remote_result *results;   /* per recipient */
@@ -347,6 +349,8 @@ finish_work(void *arg)
 				if (e->items[k].action == DSN_FAILED) {
 					r->state = SPOOL_RCPT_PENDING;
 					r->next_attempt = e->now + (int64_t)backoff(e, 1);
+				} else if (e->items[k].action == DSN_DELAYED) {
+					r->delay_warned = false;   /* a later attempt warns */
 				} else {
 					log_warn("%s bounce.lost to=<%s> action=success", env->id,
 					    r->address);
@@ -391,7 +395,45 @@ finish_done(void *arg)
 	schedule(e);
 }
 
-/* Which recipients call for a report, and to whom (RFC 3461, SPEC). */
+/* Whether recipient i, handled in this attempt, is due a report, and with
+ * which action *a (RFC 3461 4.1). A recipient still pending past warn_after
+ * is due one 'delayed' notice (SPEC), never for a message from <>. */
+static bool
+report_due(const struct entry *e, size_t i, enum dsn_action *a)
+{
+	const struct spool_envelope *env = e->env;
+	const struct spool_rcpt *r = &env->rcpts[i];
+
+	if (!e->changed[i])
+		return false;
+	if (r->state == SPOOL_RCPT_PENDING) {
+		if (r->delay_warned || env->sender[0] == '\0' ||
+		    e->now - env->received < (int64_t)e->warn_after)
+			return false;
+		*a = DSN_DELAYED;
+	} else if (r->state == SPOOL_RCPT_FAILED) {
+		*a = DSN_FAILED;
+	} else if (!r->local && e->results[i].peer_dsn) {
+		return false;   /* the next hop reports success itself */
+	} else {
+		*a = r->local ? DSN_DELIVERED : DSN_RELAYED;
+	}
+	return dsn_wanted(r->notify, *a);
+}
+
+/* The status a report gives: the reply's enhanced code when it fits the
+ * action's class (a delay is 4.x.x, RFC 3464 2.3.4), else X.0.0. */
+static const char *
+report_status(const struct remote_result *res, enum dsn_action a)
+{
+	if (a == DSN_DELAYED)
+		return res->esc[0] == '4' ? res->esc : "4.0.0";
+	return res->esc[0] ? res->esc : a == DSN_FAILED ? "5.0.0" : "2.0.0";
+}
+
+/* Which recipients call for a report, and to whom (RFC 3461, SPEC). A
+ * recipient due a 'delayed' notice is marked delay_warned here; finish_work
+ * clears the mark again when the report cannot be written. */
 static void
 plan_report(struct entry *e)
 {
@@ -405,24 +447,19 @@ plan_report(struct entry *e)
 		struct bounce_item *it = &e->items[e->nitems];
 		enum dsn_action a;
 
-		if (!e->changed[i] || r->state == SPOOL_RCPT_PENDING)
-			continue;
-		if (r->state == SPOOL_RCPT_FAILED)
-			a = DSN_FAILED;
-		else if (!r->local && res->peer_dsn)
-			continue;   /* the next hop reports success itself */
-		else
-			a = r->local ? DSN_DELIVERED : DSN_RELAYED;
-		if (!dsn_wanted(r->notify, a))
+		if (!report_due(e, i, &a))
 			continue;
 		it->idx = i;
 		it->action = a;
-		snprintf(it->status, sizeof it->status, "%s",
-		    res->esc[0] ? res->esc : a == DSN_FAILED ? "5.0.0" : "2.0.0");
+		snprintf(it->status, sizeof it->status, "%s", report_status(res, a));
 		snprintf(it->remote_mta, sizeof it->remote_mta, "%s", res->mx);
 		snprintf(it->diagnostic, sizeof it->diagnostic, "%s",
 		    res->text[0] ? res->text : r->last_reply ? r->last_reply : "");
 		it->local_reason = res->mx[0] == '\0';
+		if (a == DSN_DELAYED) {
+			it->will_retry_until = env->received + (int64_t)e->lifetime;
+			r->delay_warned = true;
+		}
 		e->nitems++;
 	}
 	if (!e->nitems)
@@ -582,6 +619,7 @@ start_attempt(struct entry *e)
 	e->retry_min = c->delivery.retry_min;
 	e->retry_max = c->delivery.retry_max;
 	e->lifetime = c->delivery.queue_lifetime;
+	e->warn_after = c->delivery.warn_after;
 	e->results = xcalloc(e->env->nrcpts, sizeof *e->results);
 	memset(e->changed, 0, e->env->nrcpts * sizeof(bool));
 	e->running = true;

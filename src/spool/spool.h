@@ -35,6 +35,7 @@ struct spool_rcpt {
 	unsigned attempts;
 	int64_t next_attempt;  /* unix seconds; 0: now */
 	char *last_reply;      /* last delivery status text, or NULL */
+	bool delay_warned;     /* the one 'delayed' DSN (warn_after) was sent */
 };
 
 struct spool_envelope {
@@ -80,9 +81,9 @@ int spool_writer_commit(struct spool_writer *w, const struct spool_envelope *env
 /* Drop an uncommitted message. Takes and frees w. */
 void spool_writer_abort(struct spool_writer *w);
 
-/* Persist recipient idx's state, attempts, next_attempt and last_reply
- * (durably: fsync before return). -1 with errno (EINVAL: idx out of range;
- * EFBIG: last_reply over 64 KiB escaped). */
+/* Persist recipient idx's state, attempts, next_attempt, last_reply and
+ * delay_warned (durably: fsync before return). -1 with errno (EINVAL: idx
+ * out of range; EFBIG: last_reply over 64 KiB escaped). */
 int spool_update_rcpt(struct spool *s, const struct spool_envelope *env, size_t idx);
 /* Remove a message whose recipients are all final. -1 with errno.
  * The directory is not fsynced: a removal lost in a crash only brings the

@@ -194,11 +194,13 @@ get_ll(struct span v, long long min, long long max, long long *out)
 
 /*
  * The envelope fields, in the order they are written. A string field whose
- * value is NULL is left out (so NULL and "" stay apart); every numeric field
- * is required. The parser walks the same table, so order, duplicates and
- * missing fields are all checked in one place.
+ * value is NULL is left out (so NULL and "" stay apart); a flag is written
+ * only when true, as "key=1" (so files from before the flag existed, which
+ * lack it, read as false, and "key=0" is refused: one spelling per value);
+ * every other numeric field is required. The parser walks the same table, so
+ * order, duplicates and missing fields are all checked in one place.
  */
-enum field_kind { F_STR, F_BOOL, F_INT, F_UINT, F_I64, F_STATE };
+enum field_kind { F_STR, F_BOOL, F_INT, F_UINT, F_I64, F_STATE, F_FLAG };
 
 struct field {
 	const char *key;
@@ -232,6 +234,7 @@ static const struct field rcpt_fields[] = {
 	RCPT_FIELD("attempts", F_UINT, attempts),
 	RCPT_FIELD("next", F_I64, next_attempt),
 	RCPT_FIELD("reply", F_STR, last_reply),
+	RCPT_FIELD("delaywarned", F_FLAG, delay_warned),   /* a flag: older files lack it */
 };
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -243,6 +246,7 @@ num_get(const struct field *f, const void *obj)
 
 	switch (f->kind) {
 	case F_BOOL:
+	case F_FLAG:
 		return *(const bool *)(const void *)base;
 	case F_INT:
 		return *(const int *)(const void *)base;
@@ -263,15 +267,15 @@ static int
 num_set(const struct field *f, void *obj, struct span v)
 {
 	static const long long lo[] = { [F_BOOL] = 0, [F_INT] = INT_MIN, [F_UINT] = 0,
-		[F_I64] = INT64_MIN, [F_STATE] = SPOOL_RCPT_PENDING };
+		[F_I64] = INT64_MIN, [F_STATE] = SPOOL_RCPT_PENDING, [F_FLAG] = 1 };
 	static const long long hi[] = { [F_BOOL] = 1, [F_INT] = INT_MAX, [F_UINT] = UINT_MAX,
-		[F_I64] = INT64_MAX, [F_STATE] = SPOOL_RCPT_FAILED };
+		[F_I64] = INT64_MAX, [F_STATE] = SPOOL_RCPT_FAILED, [F_FLAG] = 1 };
 	char *base = (char *)obj + f->off;
 	long long x;
 
 	if (get_ll(v, lo[f->kind], hi[f->kind], &x) == -1)
 		return -1;
-	if (f->kind == F_BOOL)
+	if (f->kind == F_BOOL || f->kind == F_FLAG)
 		*(bool *)(void *)base = x != 0;
 	else if (f->kind == F_INT)
 		*(int *)(void *)base = (int)x;
@@ -284,12 +288,21 @@ num_set(const struct field *f, void *obj, struct span v)
 	return 0;
 }
 
+/* A field that may be absent: a NULL string, a false flag. */
+static bool
+is_optional(const struct field *f)
+{
+	return f->kind == F_STR || f->kind == F_FLAG;
+}
+
 static int
 put_fields(const struct field *t, size_t nt, const void *obj, struct buf *out)
 {
 	for (size_t i = 0; i < nt; i++) {
 		const char *s;
 
+		if (t[i].kind == F_FLAG && num_get(&t[i], obj) == 0)
+			continue;
 		if (t[i].kind != F_STR) {
 			if (buf_printf(out, "%s=%lld\n", t[i].key, num_get(&t[i], obj)) == -1)
 				return -1;
@@ -353,7 +366,7 @@ key_is(struct span key, const char *s)
 }
 
 /* Set the field named by l, which must come at or after table position *fi
- * with only optional (string) fields skipped on the way. */
+ * with only optional fields (strings, flags) skipped on the way. */
 static int
 set_field(const struct field *t, size_t nt, size_t *fi, void *obj, const struct line *l,
     const char **why)
@@ -361,7 +374,7 @@ set_field(const struct field *t, size_t nt, size_t *fi, void *obj, const struct 
 	char **sp;
 
 	while (*fi < nt && !key_is(l->key, t[*fi].key)) {
-		if (t[*fi].kind != F_STR) {
+		if (!is_optional(&t[*fi])) {
 			*why = "envelope: a required field is missing";
 			return -1;
 		}
@@ -392,7 +405,7 @@ static int
 finish_block(const struct field *t, size_t nt, size_t fi, const char **why)
 {
 	for (; fi < nt; fi++)
-		if (t[fi].kind != F_STR) {
+		if (!is_optional(&t[fi])) {
 			*why = "envelope: a required field is missing";
 			return -1;
 		}
@@ -490,8 +503,14 @@ bad:
  *   "u IDX STATE ATTEMPTS NEXT REPLY CRC\n"
  * REPLY is "-" for NULL or "=" followed by the escaped text; CRC is the
  * CRC-32C (8 upper-case hex digits) of every byte before the space before it.
+ * A recipient whose 'delayed' DSN was sent (delay_warned) is recorded with
+ * "w" in place of "u". That tag came after version 1 shipped: older files
+ * hold only "u" records, which (as before) mean not warned, so no version
+ * bump was needed; only a postino that knows "w" reads a file that has one.
  */
 #define REC_CRC_LEN 8
+#define REC_TAG "u"
+#define REC_TAG_WARNED "w"
 
 int
 spool_format_rec_put(const struct spool_envelope *env, size_t idx, struct buf *out)
@@ -500,8 +519,8 @@ spool_format_rec_put(const struct spool_envelope *env, size_t idx, struct buf *o
 	size_t start = out->len;
 	char crc[REC_CRC_LEN + 2];
 
-	if (buf_printf(out, "u %zu %d %u %" PRId64 " ", idx, (int)r->state, r->attempts,
-		r->next_attempt) == -1)
+	if (buf_printf(out, "%s %zu %d %u %" PRId64 " ", r->delay_warned ? REC_TAG_WARNED : REC_TAG,
+		idx, (int)r->state, r->attempts, r->next_attempt) == -1)
 		return -1;
 	if (r->last_reply == NULL) {
 		if (buf_append(out, "-", 1) == -1)
@@ -545,9 +564,12 @@ rec_apply(struct spool_envelope *env, const char *p, size_t len)
 	long long idx;
 	uint64_t crc;
 	char *reply = NULL;
+	bool warned;
 
-	if (len < REC_CRC_LEN + 2 || split_fields(span_make(p, len - 1), f, 7) == -1 ||
-	    !span_eq(f[0], SPAN_LIT("u")) || f[6].len != REC_CRC_LEN ||
+	if (len < REC_CRC_LEN + 2 || split_fields(span_make(p, len - 1), f, 7) == -1)
+		return -1;
+	warned = span_eq(f[0], SPAN_LIT(REC_TAG_WARNED));
+	if ((!warned && !span_eq(f[0], SPAN_LIT(REC_TAG))) || f[6].len != REC_CRC_LEN ||
 	    get_hex(f[6].p, REC_CRC_LEN, &crc) == -1 ||
 	    crc != crc32c(0, p, len - REC_CRC_LEN - 2))
 		return -1;
@@ -564,6 +586,7 @@ rec_apply(struct spool_envelope *env, const char *p, size_t len)
 	r->state = tmp.state;
 	r->attempts = tmp.attempts;
 	r->next_attempt = tmp.next_attempt;
+	r->delay_warned = warned;
 	free(r->last_reply);
 	r->last_reply = reply;
 	return 0;

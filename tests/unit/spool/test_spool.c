@@ -1,7 +1,8 @@
 /* test_spool.c - unit tests of src/spool/: round trips of every envelope
  * field, recovery of damaged files (truncated at every offset, every byte
- * flipped), update records (torn and corrupt), tmp/ cleanup, concurrent
- * commits and the spool lock. */
+ * flipped), update records (torn and corrupt, with and without the
+ * delay_warned flag), files written before that flag existed, tmp/ cleanup,
+ * concurrent commits and the spool lock. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -125,7 +126,7 @@ make_env(void)
 	e->rcpts = xcalloc(3, sizeof e->rcpts[0]);
 	e->rcpts[0] = (struct spool_rcpt){ .address = xstrdup("a@ex.test"), .orig = xstrdup("A@Ex.Test"),
 		.orcpt = xstrdup("rfc822;a+2B@ex.test"), .notify = 14, .local = true,
-		.next_attempt = INT64_MAX, .attempts = UINT_MAX };
+		.next_attempt = INT64_MAX, .attempts = UINT_MAX, .delay_warned = true };
 	e->rcpts[1] = (struct spool_rcpt){ .address = xstrdup("%%%"), .orig = xstrdup("-"),
 		.state = SPOOL_RCPT_FAILED, .next_attempt = INT64_MIN,
 		.last_reply = xstrdup("550 5.1.1 no such\nuser") };
@@ -176,6 +177,7 @@ check_env(const struct spool_envelope *g, const struct spool_envelope *w)
 		check_num("rcpt.attempts", a->attempts, b->attempts);
 		check_num("rcpt.next_attempt", a->next_attempt, b->next_attempt);
 		check_str("rcpt.last_reply", a->last_reply, b->last_reply);
+		check_num("rcpt.delay_warned", a->delay_warned, b->delay_warned);
 	}
 }
 
@@ -514,6 +516,85 @@ test_bad_middle_record(void **state)
 	spool_envelope_free(env);
 }
 
+/* The 'delayed' DSN flag goes into update records ("w" in place of "u")
+ * and back out; an update without it clears it. */
+static void
+test_delay_warned_records(void **state)
+{
+	struct fx *f = *state;
+	struct spool_envelope *env = make_env();
+	char *path, *p;
+	size_t n;
+	struct rec r;
+
+	env->rcpts[0].delay_warned = false;
+	commit(f, env, "x\n", 2, 2);
+	path = msg_path(f, "msg", env->id);
+	p = slurp(path, &n);
+	assert_null(strstr(p + SPOOL_FORMAT_HDR_LEN, "delaywarned="));   /* false: not written */
+	free(p);
+	env->rcpts[2].delay_warned = true;
+	env->rcpts[2].attempts = 2;
+	assert_int_equal(spool_update_rcpt(f->s, env, 2), 0);
+	p = slurp(path, &n);
+	assert_non_null(strstr(p + SPOOL_FORMAT_HDR_LEN, "\nw 2 0 2 0 - "));
+	free(p);
+	assert_int_equal(recover(f, &r), 1);
+	check_env(r.envs[0], env);
+	rec_free(&r);
+	env->rcpts[2].delay_warned = false;
+	assert_int_equal(spool_update_rcpt(f->s, env, 2), 0);
+	assert_int_equal(recover(f, &r), 1);
+	check_env(r.envs[0], env);
+	rec_free(&r);
+	free(path);
+	spool_envelope_free(env);
+}
+
+/* A file exactly as postino wrote it before delay_warned existed (no
+ * "delaywarned" field, a "u" record) still loads, the flag false. */
+static const char old_file_id[] = "1J0SOJJ4PIP001A5";
+static const char old_file[] =
+    "postino-v1 0000000000000010 00000138 1A9CA554 3D9698A4 B0B5F539\n"
+    "Subject: old\n\nx\n"
+    "version=1\nid=1J0SOJJ4PIP001A5\nsender=old@example.test\nret=0\nbody=0\n"
+    "smtputf8=0\nclient=127.0.0.1\nprotocol=ESMTP\nreceived=1700000000\n"
+    "rcpt=0\naddress=a@remote.test\norig=a@remote.test\nnotify=0\nlocal=0\nstate=0\n"
+    "attempts=0\nnext=0\n"
+    "rcpt=1\naddress=b@remote.test\norig=b@remote.test\nnotify=4\nlocal=0\nstate=0\n"
+    "attempts=0\nnext=0\n"
+    "u 0 0 2 1700000120 =451%204.3.0%20try%20later 0408E1F4\n";
+
+static void
+test_old_format(void **state)
+{
+	struct fx *f = *state;
+	char *path = msg_path(f, "msg", old_file_id);
+	struct spool_envelope *env;
+	struct rec r;
+
+	spew(path, old_file, sizeof old_file - 1);
+	assert_int_equal(recover(f, &r), 1);
+	assert_int_equal(r.nbad, 0);
+	env = r.envs[0];
+	check_num("nrcpts", (long long)env->nrcpts, 2);
+	check_num("rcpt 0 attempts", env->rcpts[0].attempts, 2);
+	check_num("rcpt 0 next", env->rcpts[0].next_attempt, 1700000120);
+	check_str("rcpt 0 reply", env->rcpts[0].last_reply, "451 4.3.0 try later");
+	check_num("rcpt 0 delay_warned", env->rcpts[0].delay_warned, false);
+	check_num("rcpt 1 delay_warned", env->rcpts[1].delay_warned, false);
+	/* the flag set by this version lands in a record after the old ones */
+	env->rcpts[1].delay_warned = true;
+	assert_int_equal(spool_update_rcpt(f->s, env, 1), 0);
+	rec_free(&r);
+	assert_int_equal(recover(f, &r), 1);
+	check_num("rcpt 0 delay_warned", r.envs[0]->rcpts[0].delay_warned, false);
+	check_num("rcpt 1 delay_warned", r.envs[0]->rcpts[1].delay_warned, true);
+	check_num("rcpt 0 attempts", r.envs[0]->rcpts[0].attempts, 2);
+	rec_free(&r);
+	free(path);
+}
+
 static void
 test_tmp_cleanup(void **state)
 {
@@ -723,6 +804,40 @@ static const struct {
 			      "rcpt=0\nnotify=0\nlocal=0\nstate=0\nattempts=0\nnext=0", false },
 	{ "int overflow", "version=1\nid=0123456789ABCDEF\nret=2147483648\nbody=0\nsmtputf8=0\n"
 			  "received=0\nrcpt=0\nnotify=0\nlocal=0\nstate=0\nattempts=0\nnext=0\n", false },
+	{ "delaywarned=0", "version=1\nid=0123456789ABCDEF\nret=0\nbody=0\nsmtputf8=0\nreceived=0\n"
+			   "rcpt=0\nnotify=0\nlocal=0\nstate=0\nattempts=0\nnext=0\ndelaywarned=0\n",
+	    false },
+	{ "delaywarned=2", "version=1\nid=0123456789ABCDEF\nret=0\nbody=0\nsmtputf8=0\nreceived=0\n"
+			   "rcpt=0\nnotify=0\nlocal=0\nstate=0\nattempts=0\nnext=0\ndelaywarned=2\n",
+	    false },
+	{ "delaywarned before reply", "version=1\nid=0123456789ABCDEF\nret=0\nbody=0\nsmtputf8=0\n"
+				      "received=0\nrcpt=0\nnotify=0\nlocal=0\nstate=0\nattempts=0\n"
+				      "next=0\ndelaywarned=1\nreply=x\n", false },
+	{ "delaywarned twice", "version=1\nid=0123456789ABCDEF\nret=0\nbody=0\nsmtputf8=0\n"
+			       "received=0\nrcpt=0\nnotify=0\nlocal=0\nstate=0\nattempts=0\nnext=0\n"
+			       "delaywarned=1\ndelaywarned=1\n", false },
+	{ "delaywarned on the message", "version=1\nid=0123456789ABCDEF\nret=0\nbody=0\n"
+					"smtputf8=0\nreceived=0\ndelaywarned=1\nrcpt=0\nnotify=0\n"
+					"local=0\nstate=0\nattempts=0\nnext=0\n", false },
+};
+
+/* Envelope texts that must load, and the delay_warned flags they give. */
+static const struct {
+	const char *name, *text;
+	bool warned0, warned1;
+} env_flag_cases[] = {
+	{ "older file: no delaywarned", "version=1\nid=0123456789ABCDEF\nret=0\nbody=0\n"
+					"smtputf8=0\nreceived=0\nrcpt=0\nnotify=0\nlocal=0\nstate=0\n"
+					"attempts=0\nnext=0\nreply=x\nrcpt=1\nnotify=0\nlocal=0\n"
+					"state=0\nattempts=0\nnext=0\n", false, false },
+	{ "delaywarned=1 after reply", "version=1\nid=0123456789ABCDEF\nret=0\nbody=0\n"
+				       "smtputf8=0\nreceived=0\nrcpt=0\nnotify=0\nlocal=0\nstate=0\n"
+				       "attempts=0\nnext=0\nreply=x\ndelaywarned=1\nrcpt=1\nnotify=0\n"
+				       "local=0\nstate=0\nattempts=0\nnext=0\n", true, false },
+	{ "delaywarned=1 last", "version=1\nid=0123456789ABCDEF\nret=0\nbody=0\nsmtputf8=0\n"
+				"received=0\nrcpt=0\nnotify=0\nlocal=0\nstate=0\nattempts=0\n"
+				"next=0\nrcpt=1\nnotify=0\nlocal=0\nstate=0\nattempts=0\nnext=0\n"
+				"delaywarned=1\n", false, true },
 };
 
 static void
@@ -736,6 +851,19 @@ test_env_format(void **state)
 		if ((r == 0) != env_cases[i].ok)
 			fail_msg("%s: got %s (%s), want %s", env_cases[i].name, r == 0 ? "ok" : "error",
 			    why ? why : "", env_cases[i].ok ? "ok" : "error");
+		spool_envelope_free(env);
+	}
+	for (size_t i = 0; i < sizeof env_flag_cases / sizeof env_flag_cases[0]; i++) {
+		struct spool_envelope *env = NULL;
+		const char *why = NULL;
+
+		if (spool_format_env_get(env_flag_cases[i].text, strlen(env_flag_cases[i].text), &env,
+			&why) != 0)
+			fail_msg("%s: got error (%s), want ok", env_flag_cases[i].name, why ? why : "");
+		check_num(env_flag_cases[i].name, env->rcpts[0].delay_warned,
+		    env_flag_cases[i].warned0);
+		check_num(env_flag_cases[i].name, env->rcpts[1].delay_warned,
+		    env_flag_cases[i].warned1);
 		spool_envelope_free(env);
 	}
 }
@@ -752,6 +880,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_last_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_middle_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delay_warned_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tmp_cleanup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_commits, setup, teardown),
