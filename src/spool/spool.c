@@ -22,6 +22,7 @@
 #include "spool/spool_format.h"
 #include "spool/spool_internal.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/xalloc.h"
 
 #define WRITER_BUF 65536   /* content is written to disk in chunks this large */
@@ -111,68 +112,6 @@ spool_rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
 	return 0;
 }
 
-/* fsync the directory at path (to make an entry just created in it durable). */
-static int
-fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r;
-
-	if (fd == -1)
-		return -1;
-	r = fsync(fd);
-	if (close(fd) == -1)
-		r = -1;
-	return r;
-}
-
-/* fsync the parent of the directory p just created (p is restored). */
-static int
-fsync_parent(char *p)
-{
-	char *slash = strrchr(p, '/');
-	int r;
-
-	if (slash == NULL)
-		return fsync_path(".");
-	if (slash == p)
-		return fsync_path("/");
-	*slash = '\0';
-	r = fsync_path(p);
-	*slash = '/';
-	return r;
-}
-
-/* mkdir -p with mode 0700; a directory it creates is made durable by an
- * fsync of its parent, so the spool never vanishes under a committed file. */
-static int
-mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	int rc = -1;
-
-	for (char *q = p + 1;; q++) {
-		bool last = *q == '\0';
-
-		if (*q != '/' && !last)
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0700) == 0) {
-			if (fsync_parent(p) == -1)
-				goto out;
-		} else if (errno != EEXIST) {
-			goto out;
-		}
-		if (last)
-			break;
-		*q = '/';
-	}
-	rc = 0;
-out:
-	free(p);
-	return rc;
-}
-
 /* flock the lock file: a second daemon on the same spool fails here. */
 static int
 take_lock(struct spool *s, const char **why)
@@ -229,7 +168,7 @@ spool_open(const char *dir, struct spool **out, const char **why)
 	pthread_mutex_init(&s->mu, NULL);
 	for (size_t i = 0; i < SPOOL_STRIPES; i++)
 		pthread_mutex_init(&s->stripes[i], NULL);
-	if (dir[0] == '\0' || mkdir_p(dir) == -1) {
+	if (dir[0] == '\0' || mkdir_p(dir, 0700) == -1) {
 		*why = "cannot create the spool directory";
 		goto fail;
 	}
