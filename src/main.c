@@ -13,6 +13,7 @@
 
 #include "auth/mailboxes.h"
 #include "config/config.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "util/log.h"
 #include "version.h"
@@ -26,7 +27,7 @@ static const char usage[] =
     "  serve            run the daemon in the foreground (logs to stderr)\n"
     "  check            validate the configuration; FILE:LINE: message per problem\n"
     "  send             sendmail-compatible submission (not yet available)\n"
-    "  queue            inspect and act on the queue (not yet available)\n"
+    "  queue            inspect and act on the running daemon's queue\n"
     "  hash-password    read a password on stdin, print a crypt(3) hash\n"
     "\n"
     "options:\n"
@@ -54,8 +55,14 @@ static const struct cmd_help helps[] = {
 			   "libcrypt has it) for the users file.\n" },
 	{ "send", "usage: postino send [-f SENDER] [-t] [-i] [RCPT...]\n"
 		  "Not yet available in this version (planned: sendmail compatibility).\n" },
-	{ "queue", "usage: postino queue list|show ID|flush|delete ID|hold ID|release ID\n"
-		   "Not yet available in this version.\n" },
+	{ "queue", "usage: postino queue [-c FILE] list [--json] | show ID | flush |\n"
+		   "                     delete ID... | hold ID... | release ID...\n"
+		   "Inspect and act on the running daemon's queue (through <spool>/control;\n"
+		   "run it as root or as the daemon's user). list: every message with its\n"
+		   "recipients, their state, attempts, next attempt and last reply (--json:\n"
+		   "one JSON object per line). show: the envelope and the message. flush:\n"
+		   "every waiting message is due now. hold: no delivery until released.\n"
+		   "Exit 0 done, 1 unknown ID or bad arguments, 2 the daemon is not running.\n" },
 };
 
 struct args {
@@ -195,6 +202,59 @@ cmd_hash_password(void)
 	return 0;
 }
 
+/* `postino queue SUB [ARGS]`: a request to the daemon's control socket. */
+static int
+cmd_queue(const struct args *a)
+{
+	struct diag d;
+	struct config *c;
+	char req[4096];
+	const char *sub = a->nrest ? a->rest[0] : "";
+	bool json = false, ids = false;
+	size_t n = 0;
+	int rc;
+
+	if (!strcmp(sub, "list") || !strcmp(sub, "flush"))
+		n = (size_t)snprintf(req, sizeof req, "%s", !strcmp(sub, "list") ? "LIST" : "FLUSH");
+	else if (!strcmp(sub, "show") && a->nrest == 2)
+		n = (size_t)snprintf(req, sizeof req, "SHOW %s", a->rest[1]);
+	else if ((ids = !strcmp(sub, "delete") || !strcmp(sub, "hold") || !strcmp(sub, "release")))
+		n = (size_t)snprintf(req, sizeof req, "%s", !strcmp(sub, "delete") ? "DELETE"
+			: !strcmp(sub, "hold") ? "HOLD" : "RELEASE");
+	else {
+		fprintf(stderr, "postino queue: expected list, show ID, flush, delete ID..., hold "
+				"ID... or release ID...\n");
+		return 1;
+	}
+	for (int i = 1; i < a->nrest; i++) {
+		if (!strcmp(a->rest[i], "--json") && !strcmp(sub, "list"))
+			json = true;
+		else if (ids && strspn(a->rest[i], "0123456789ABCDEFGHIJKLMNOPQRSTUV") ==
+				    strlen(a->rest[i]) && n + strlen(a->rest[i]) + 2 < sizeof req)
+			n += (size_t)snprintf(req + n, sizeof req - n, " %s", a->rest[i]);
+		else if (strcmp(sub, "show") != 0) {
+			fprintf(stderr, "postino queue %s: unexpected argument '%s'\n", sub,
+			    a->rest[i]);
+			return 1;
+		}
+	}
+	if ((ids && a->nrest < 2) || n >= sizeof req) {
+		fprintf(stderr, "postino queue %s: give one or more queue IDs\n", sub);
+		return 1;
+	}
+	if (json)
+		snprintf(req + n, sizeof req - n, " JSON");
+	diag_init(&d);
+	c = load_config(a, &d);
+	diag_print(&d, stderr);
+	diag_reset(&d);
+	if (!c)
+		return 1;
+	rc = control_request(c->server.spool, req, stdout, stderr);
+	config_free(c);
+	return rc;
+}
+
 static void
 print_cmd_help(const char *cmd)
 {
@@ -230,7 +290,9 @@ main(int argc, char **argv)
 		rc = cmd_check(&a);
 	} else if (strcmp(a.cmd, "hash-password") == 0) {
 		rc = cmd_hash_password();
-	} else if (strcmp(a.cmd, "send") == 0 || strcmp(a.cmd, "queue") == 0) {
+	} else if (strcmp(a.cmd, "queue") == 0) {
+		rc = cmd_queue(&a);
+	} else if (strcmp(a.cmd, "send") == 0) {
 		fprintf(stderr, "postino %s: not available in this version yet\n", a.cmd);
 		rc = 2;
 	} else {

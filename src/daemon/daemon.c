@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "auth/mailboxes.h"
+#include "daemon/control.h"
 #include "daemon/local.h"
 #include "daemon/session.h"
 #include "daemon/workq.h"
@@ -73,6 +74,7 @@ struct daemon {
 	struct listener local;       /* <spool>/submit, for `postino send` */
 	struct config_listener local_conf;
 	struct event *maildrop;
+	struct control *control;     /* <spool>/control, for `postino queue` */
 	struct config **old_cfgs;    /* replaced by reloads; sessions may still borrow from them */
 	size_t nold;
 	struct ipcount *ips[IPBUCKETS];
@@ -534,6 +536,7 @@ teardown(struct daemon *d)
 	free(d->listeners);
 	if (d->ctx.base)
 		session_close_all(&d->ctx);
+	control_free(d->control);
 	remote_free(d->remote); /* connections end; their recipients wait for a retry */
 	workq_free(d->wq);     /* runs every done callback: commits are queued */
 	workq_free(d->dq);     /* deliveries in flight finish */
@@ -612,6 +615,11 @@ daemon_run(struct config *cfg)
 	log_info("- spool.recovered messages=%d", n);
 	if (start_local(&d) < 0)
 		goto out;
+	if (!(d.control = control_new(d.base, cfg->server.spool, d.queue, d.spool))) {
+		log_error("- control.listen_failed spool=%s error=\"%s\"", cfg->server.spool,
+		    strerror(errno));
+		goto out;
+	}
 	if ((n = maildrop_import(cfg->server.spool, d.spool, cfg, d.mb, maildrop_queued, &d)) > 0)
 		log_info("- maildrop.imported messages=%d", n);
 	d.sigterm = evsignal_new(d.base, SIGTERM, on_stop, &d);

@@ -34,6 +34,7 @@ struct entry {
 	struct spool_envelope *env;
 	struct event *timer;
 	bool running;
+	bool held;                    /* `postino queue hold`: no attempts until released */
 	int64_t now;                  /* the attempt's time */
 	/* copies of the configuration the workers need */
 	char *maildir_pattern, *hostname, *postmaster;
@@ -161,7 +162,7 @@ schedule(struct entry *e)
 	int64_t due = next_due(e->q, e->env), now = now_s();
 	struct timeval tv = { 0, 0 };
 
-	if (due < 0)
+	if (due < 0 || e->held)
 		return;
 	if (due > now)
 		tv.tv_sec = (time_t)(due - now);
@@ -604,7 +605,7 @@ start_attempt(struct entry *e)
 	const struct config *c = q->cfg;
 	bool local = false;
 
-	if (e->running || next_due(q, e->env) < 0)
+	if (e->running || e->held || next_due(q, e->env) < 0)
 		return;
 	e->now = now_s();
 	if (next_due(q, e->env) > e->now) {
@@ -676,6 +677,7 @@ queue_add(struct queue *q, struct spool_envelope *env)
 
 	e->q = q;
 	e->env = env;
+	e->held = spool_is_held(q->spool, env->id);
 	e->timer = evtimer_new(q->base, on_timer, e);
 	e->next = q->head;
 	if (q->head)
@@ -707,6 +709,80 @@ queue_flush(struct queue *q, const char *domain)
 		}
 		start_attempt(e);
 	}
+}
+
+static struct entry *
+find(const struct queue *q, const char *id)
+{
+	for (struct entry *e = q->head; e; e = e->next)
+		if (strcmp(e->env->id, id) == 0)
+			return e;
+	return NULL;
+}
+
+void
+queue_foreach(const struct queue *q,
+    void (*cb)(void *arg, const struct spool_envelope *env, bool held, bool running), void *arg)
+{
+	for (const struct entry *e = q->head; e; e = e->next)
+		cb(arg, e->env, e->held, e->running);
+}
+
+const struct spool_envelope *
+queue_find(const struct queue *q, const char *id, bool *held, bool *running)
+{
+	struct entry *e = find(q, id);
+
+	if (!e)
+		return NULL;
+	*held = e->held;
+	*running = e->running;
+	return e->env;
+}
+
+int
+queue_hold(struct queue *q, const char *id, bool held)
+{
+	struct entry *e = find(q, id);
+
+	if (!e) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (spool_set_held(q->spool, id, held) < 0)
+		return -1;
+	e->held = held;
+	log_info("%s queue.%s", id, held ? "held" : "released");
+	if (held) {
+		evtimer_del(e->timer);
+		return 0;
+	}
+	for (size_t i = 0; i < e->env->nrcpts; i++)
+		if (e->env->rcpts[i].state == SPOOL_RCPT_PENDING)
+			e->env->rcpts[i].next_attempt = 0;
+	schedule(e);
+	return 0;
+}
+
+int
+queue_delete(struct queue *q, const char *id)
+{
+	struct entry *e = find(q, id);
+
+	if (!e) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (e->running) {
+		errno = EBUSY;
+		return -1;
+	}
+	if (spool_remove(q->spool, id) < 0)
+		return -1;
+	log_info("%s queue.deleted nrcpt=%zu", id, e->env->nrcpts);
+	unlink_entry(e);
+	free_entry(e);
+	return 0;
 }
 
 size_t

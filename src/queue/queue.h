@@ -9,6 +9,7 @@
 #ifndef POSTINO_QUEUE_QUEUE_H
 #define POSTINO_QUEUE_QUEUE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -30,6 +31,19 @@ void queue_set_config(struct queue *q, const struct config *cfg);
 void queue_add(struct queue *q, struct spool_envelope *env);
 /* Make every waiting recipient for domain (NULL: all) due now (ETRN, flush). */
 void queue_flush(struct queue *q, const char *domain);
+/* Each message, in no particular order (for `postino queue list`). */
+void queue_foreach(const struct queue *q,
+    void (*cb)(void *arg, const struct spool_envelope *env, bool held, bool running), void *arg);
+/* The message with this ID, or NULL. */
+const struct spool_envelope *queue_find(const struct queue *q, const char *id, bool *held,
+    bool *running);
+/* Hold (no attempts) or release (pending recipients due at once) a message;
+ * the hold survives restarts. -1 with errno ENOENT (no such message). */
+int queue_hold(struct queue *q, const char *id, bool held);
+/* Delete a message from the queue and the spool: -1 with errno ENOENT, or
+ * EBUSY while a delivery attempt for it runs (try again). */
+int queue_delete(struct queue *q, const char *id);
+
 /* Messages held in memory / attempts running. */
 size_t queue_size(const struct queue *q);
 unsigned queue_running(const struct queue *q);

@@ -145,10 +145,11 @@ open_subdirs(struct spool *s, const char **why)
 {
 	bool created = false;
 
-	*why = "cannot create or open a spool subdirectory (tmp, msg, corrupt)";
+	*why = "cannot create or open a spool subdirectory (tmp, msg, corrupt, hold)";
 	if ((s->tmpfd = open_subdir(s, "tmp", &created)) == -1 ||
 	    (s->msgfd = open_subdir(s, "msg", &created)) == -1 ||
-	    (s->corruptfd = open_subdir(s, "corrupt", &created)) == -1)
+	    (s->corruptfd = open_subdir(s, "corrupt", &created)) == -1 ||
+	    (s->holdfd = open_subdir(s, "hold", &created)) == -1)
 		return -1;
 	if (created && fsync(s->dirfd) == -1) {
 		*why = "cannot fsync the spool directory";
@@ -164,7 +165,7 @@ spool_open(const char *dir, struct spool **out, const char **why)
 	int saved;
 
 	s->dir = xstrdup(dir);
-	s->dirfd = s->lockfd = s->tmpfd = s->msgfd = s->corruptfd = -1;
+	s->dirfd = s->lockfd = s->tmpfd = s->msgfd = s->corruptfd = s->holdfd = -1;
 	pthread_mutex_init(&s->mu, NULL);
 	for (size_t i = 0; i < SPOOL_STRIPES; i++)
 		pthread_mutex_init(&s->stripes[i], NULL);
@@ -196,7 +197,7 @@ spool_close(struct spool *s)
 
 	/* Closing lockfd releases the flock. Errors on read-only or directory
 	 * fds carry no data to lose. */
-	int fds[] = { s->dirfd, s->lockfd, s->tmpfd, s->msgfd, s->corruptfd };
+	int fds[] = { s->dirfd, s->lockfd, s->tmpfd, s->msgfd, s->corruptfd, s->holdfd };
 
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
 		if (fds[i] != -1)
@@ -491,7 +492,33 @@ spool_remove(struct spool *s, const char *id)
 		errno = EINVAL;
 		return -1;
 	}
+	(void)unlinkat(s->holdfd, id, 0);   /* a marker left behind is harmless */
 	return unlinkat(s->msgfd, id, 0);
+}
+
+int
+spool_set_held(struct spool *s, const char *id, bool held)
+{
+	int fd;
+
+	if (!spool_id_is_valid(id) || faccessat(s->msgfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == -1) {
+		errno = spool_id_is_valid(id) ? ENOENT : EINVAL;
+		return -1;
+	}
+	if (held) {
+		fd = openat(s->holdfd, id, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd == -1 || close(fd) == -1)
+			return -1;
+	} else if (unlinkat(s->holdfd, id, 0) == -1 && errno != ENOENT) {
+		return -1;
+	}
+	return fsync(s->holdfd);
+}
+
+bool
+spool_is_held(struct spool *s, const char *id)
+{
+	return spool_id_is_valid(id) && faccessat(s->holdfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int

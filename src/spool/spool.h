@@ -91,6 +91,11 @@ int spool_update_rcpt(struct spool *s, const struct spool_envelope *env, size_t 
  * which at-least-once allows). */
 int spool_remove(struct spool *s, const char *id);
 
+/* Put message id on hold (no delivery until released) or release it; the
+ * mark survives restarts. -1 with errno (ENOENT: no such message). */
+int spool_set_held(struct spool *s, const char *id, bool held);
+bool spool_is_held(struct spool *s, const char *id);
+
 /* Open the content of message id for reading: *fd (caller closes), content
  * starts at *offset and is *length bytes. -1 with errno. */
 int spool_open_content(struct spool *s, const char *id, int *fd, off_t *offset, uint64_t *length);

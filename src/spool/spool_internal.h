@@ -16,6 +16,7 @@ struct spool {
 	int tmpfd;             /* tmp/: files being written, never messages */
 	int msgfd;             /* msg/: committed messages, one file each */
 	int corruptfd;         /* corrupt/: files recovery could not read */
+	int holdfd;            /* hold/: an empty file per message put on hold */
 	pthread_mutex_t mu;    /* guards the fields below */
 	uint64_t last_us;      /* time stamp of the last queue ID handed out */
 	unsigned nwriters;     /* writers between _new and commit/abort */
