@@ -2,19 +2,22 @@
  * Only argument handling and dispatch live here (SPEC.md "Command line").
  * `-c FILE` may stand before or after the subcommand; without it the file
  * named by $POSTINO_CONFIG, else /etc/postino/postino.conf, else the
- * embedded default is used. Exit codes: 0 ok, 1 user error, 2 failure. */
+ * embedded default is used. Exit codes: 0 ok, 1 user error, 2 failure;
+ * `send` (and the binary under the name `sendmail`) uses sysexits.h. */
 #include <crypt.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "auth/mailboxes.h"
 #include "config/config.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "send/send.h"
 #include "util/log.h"
 #include "version.h"
 
@@ -26,7 +29,7 @@ static const char usage[] =
     "commands:\n"
     "  serve            run the daemon in the foreground (logs to stderr)\n"
     "  check            validate the configuration; FILE:LINE: message per problem\n"
-    "  send             sendmail-compatible submission (not yet available)\n"
+    "  send             sendmail-compatible submission of a message on stdin\n"
     "  queue            inspect and act on the running daemon's queue\n"
     "  hash-password    read a password on stdin, print a crypt(3) hash\n"
     "\n"
@@ -53,8 +56,6 @@ static const struct cmd_help helps[] = {
 	{ "hash-password", "usage: postino hash-password < password\n"
 			   "Read one line from stdin and print a crypt(3) hash (yescrypt where\n"
 			   "libcrypt has it) for the users file.\n" },
-	{ "send", "usage: postino send [-f SENDER] [-t] [-i] [RCPT...]\n"
-		  "Not yet available in this version (planned: sendmail compatibility).\n" },
 	{ "queue", "usage: postino queue [-c FILE] list [--json] | show ID | flush |\n"
 		   "                     delete ID... | hold ID... | release ID...\n"
 		   "Inspect and act on the running daemon's queue (through <spool>/control;\n"
@@ -69,6 +70,7 @@ struct args {
 	const char *config;
 	const char *cmd;
 	bool verbose, help, print_default;
+	int sub;           /* send: where its own arguments start in argv */
 	int nrest;
 	char **rest;
 };
@@ -100,6 +102,10 @@ parse_args(int argc, char **argv, struct args *a)
 			a->print_default = true;
 		} else if (!a->cmd && s[0] != '-') {
 			a->cmd = s;
+			if (strcmp(s, "send") == 0) {
+				a->sub = i + 1;   /* sendmail's options are send's own */
+				break;
+			}
 		} else {
 			rest[a->nrest++] = argv[i];
 		}
@@ -107,9 +113,10 @@ parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* Load the configuration the arguments name; NULL (after printing why) on error. */
+/* Load the configuration the arguments name; NULL (after printing why) on
+ * error. client: for `send` and `queue`, without the daemon-only checks. */
 static struct config *
-load_config(const struct args *a, struct diag *d)
+load_config_as(const struct args *a, struct diag *d, bool client)
 {
 	const char *path = a->config;
 
@@ -121,7 +128,13 @@ load_config(const struct args *a, struct diag *d)
 		path = SYSTEM_CONFIG;
 	if (!path)
 		return config_default();
-	return config_load_file(path, d);
+	return client ? config_load_file_client(path, d) : config_load_file(path, d);
+}
+
+static struct config *
+load_config(const struct args *a, struct diag *d)
+{
+	return load_config_as(a, d, false);
 }
 
 static int
@@ -245,7 +258,7 @@ cmd_queue(const struct args *a)
 	if (json)
 		snprintf(req + n, sizeof req - n, " JSON");
 	diag_init(&d);
-	c = load_config(a, &d);
+	c = load_config_as(a, &d, true);
 	diag_print(&d, stderr);
 	diag_reset(&d);
 	if (!c)
@@ -255,9 +268,54 @@ cmd_queue(const struct args *a)
 	return rc;
 }
 
+/* send, also as `sendmail`: the configuration as for the other commands,
+ * or send's -c/-C; the status is from sysexits.h, as sendmail's. */
+static int
+cmd_send(const struct args *a, int argc, char **argv, bool sendmail_name)
+{
+	struct send_args sa;
+	struct args la = *a;
+	struct diag d;
+	struct config *c;
+	int rc;
+
+	if (send_parse_args(argc, argv, sendmail_name, &sa) < 0)
+		return EX_USAGE;
+	if (sa.help) {
+		send_usage(stdout, sa.prog);
+		return EX_OK;
+	}
+	sa.verbose |= a->verbose;
+	if (sa.config)
+		la.config = sa.config;
+	diag_init(&d);
+	c = load_config_as(&la, &d, true);
+	if (!c)
+		diag_print(&d, stderr);   /* warnings stay quiet: cron mails stderr */
+	diag_reset(&d);
+	if (!c)
+		return EX_CONFIG;
+	rc = send_run(&sa, c);
+	config_free(c);
+	return rc;
+}
+
+/* True when the binary runs under the name sendmail (a symlink). */
+static bool
+is_sendmail_name(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	return argv0 && strcmp(slash ? slash + 1 : argv0, "sendmail") == 0;
+}
+
 static void
 print_cmd_help(const char *cmd)
 {
+	if (strcmp(cmd, "send") == 0) {
+		send_usage(stdout, "postino send");
+		return;
+	}
 	for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++)
 		if (strcmp(helps[i].name, cmd) == 0) {
 			fputs(helps[i].text, stdout);
@@ -272,6 +330,8 @@ main(int argc, char **argv)
 	struct args a = { 0 };
 	int rc;
 
+	if (argc > 0 && is_sendmail_name(argv[0]))
+		return cmd_send(&a, argc - 1, argv + 1, true);
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		printf("postino %s\n", POSTINO_VERSION);
 		return 0;
@@ -293,8 +353,7 @@ main(int argc, char **argv)
 	} else if (strcmp(a.cmd, "queue") == 0) {
 		rc = cmd_queue(&a);
 	} else if (strcmp(a.cmd, "send") == 0) {
-		fprintf(stderr, "postino %s: not available in this version yet\n", a.cmd);
-		rc = 2;
+		rc = cmd_send(&a, argc - a.sub, argv + a.sub, false);
 	} else {
 		fprintf(stderr, "postino: unknown command '%s'\n%s", a.cmd, usage);
 		rc = 1;

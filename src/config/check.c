@@ -268,10 +268,12 @@ void
 check_config(struct loader *L)
 {
 	check_listeners(L);
-	check_tls_files(L);
+	if (!L->client)
+		check_tls_files(L);
 	check_delivery(L);
 	check_limits(L);
-	check_user(L);
+	if (!L->client)
+		check_user(L);
 	/* Only for a config that will be used: no name look-up for a bad file. */
 	if (L->c->server.hostname == NULL && L->d->nerrors == L->nerrors0)
 		L->c->server.hostname = host_fqdn();

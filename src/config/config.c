@@ -244,7 +244,7 @@ embedded_extras(struct config *c)
 }
 
 static struct config *
-load(const char *name, const char *text, size_t len, struct diag *d, bool embedded)
+load(const char *name, const char *text, size_t len, struct diag *d, bool embedded, bool client)
 {
 	struct config *c = xcalloc(1, sizeof *c);
 	struct loader L;
@@ -253,6 +253,7 @@ load(const char *name, const char *text, size_t len, struct diag *d, bool embedd
 
 	c->file = xstrdup(name);
 	loader_init(&L, c, name, d, embedded);
+	L.client = client;
 	ini_init(&r, text, len);
 	while (ini_next(&r, &it) != INI_END) {
 		if (it.kind == INI_SECTION)
@@ -312,7 +313,20 @@ config_load_file(const char *path, struct diag *d)
 
 	buf_init(&b, CONFIG_FILE_MAX);
 	if (read_file(path, &b, d) == 0)
-		c = load(path, b.data ? b.data : "", b.len, d, false);
+		c = load(path, b.data ? b.data : "", b.len, d, false, false);
+	buf_reset(&b);
+	return c;
+}
+
+struct config *
+config_load_file_client(const char *path, struct diag *d)
+{
+	struct buf b;
+	struct config *c = NULL;
+
+	buf_init(&b, CONFIG_FILE_MAX);
+	if (read_file(path, &b, d) == 0)
+		c = load(path, b.data ? b.data : "", b.len, d, false, true);
 	buf_reset(&b);
 	return c;
 }
@@ -320,7 +334,7 @@ config_load_file(const char *path, struct diag *d)
 struct config *
 config_load_string(const char *name, const char *text, size_t len, struct diag *d)
 {
-	return load(name, text && len ? text : "", text ? len : 0, d, false);
+	return load(name, text && len ? text : "", text ? len : 0, d, false, false);
 }
 
 struct config *
@@ -330,7 +344,7 @@ config_default(void)
 	struct config *c;
 
 	diag_init(&d);
-	c = load(EMBEDDED_NAME, default_text, sizeof default_text - 1, &d, true);
+	c = load(EMBEDDED_NAME, default_text, sizeof default_text - 1, &d, true, false);
 	if (c == NULL)
 		PANIC("embedded default rejected: %s", d.n ? d.items[0].text : "?");
 	diag_reset(&d);

@@ -85,6 +85,9 @@ struct config {
  * warnings alone do not count), else the config.
  * Checks that need the system (a `user` that does not exist) are included. */
 struct config *config_load_file(const char *path, struct diag *d);
+/* For the client commands (`send`, `queue`), run by users who cannot read
+ * the TLS key or need the daemon's account: those checks are skipped. */
+struct config *config_load_file_client(const char *path, struct diag *d);
 /* The same for text in memory; name is used in messages. */
 struct config *config_load_string(const char *name, const char *text, size_t len, struct diag *d);
 /* The embedded default: 127.0.0.1:2525, ./var spool and Maildirs, local domain

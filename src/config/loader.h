@@ -75,6 +75,8 @@ struct loader {
 	struct diag *d;
 	const char *file; /* name used in messages */
 	bool embedded;    /* loading the embedded default */
+	bool client;      /* for `send`/`queue`: skip what only the daemon needs (TLS
+	                     files readable, the `user` account) */
 	bool in_defaults; /* applying defaults: a rejected value is a bug */
 	size_t nerrors0;  /* d->nerrors before the load */
 	int sec;          /* SEC_* of the current section */

@@ -57,6 +57,7 @@ struct session {
 	unsigned linger_ticks;
 	int timeout_mode;            /* -1 unset, 0 command, 1 data: what the bev timers hold */
 	bool closing;
+	bool eof;                    /* the client half-closed: run what it sent, then close */
 	uint8_t key[16];             /* client address, IPv4 mapped */
 
 	/* TLS and AUTH */
@@ -835,6 +836,9 @@ process(struct session *s)
 		if (!got && used == 0)
 			break;
 	}
+	/* half-closed and nothing left to wait for: done */
+	if (s->eof && !s->closing && !s->commit && !s->auth && !evtimer_pending(s->auth_timer, NULL))
+		s->closing = true;
 	/* shutting down: a session between transactions or commands gets 421 */
 	if (s->ctx->stopping && !s->closing && !s->commit && !smtp_server_in_data(s->smtp)) {
 		smtp_server_shutdown(s->smtp);
@@ -897,6 +901,15 @@ on_bev_event(struct bufferevent *bev, short what, void *arg)
 		log_info("- tls.handshake_failed session=%lu client=%s error=\"%s\"", s->id, s->addr,
 		    why);
 		session_free(s);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !s->eof &&
+	    (evbuffer_get_length(bufferevent_get_input(bev)) > 0 || s->commit || s->auth ||
+		evtimer_pending(s->auth_timer, NULL))) {
+		/* a client that pipelined everything and shut down its side still
+		 * gets its commands run and its replies sent */
+		s->eof = true;
+		process(s);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {

@@ -99,3 +99,25 @@ def test_byte_at_a_time(postino):
         qid = queue_id_of(c.expect(250, "2.0.0"))
         c.command("QUIT", 221)
     assert postino.wait_id(qid, "alice").body == content
+
+
+def test_half_close_after_pipelined_quit(postino):
+    """A client that sends everything through QUIT and then shuts down its
+    side (as `sendmail -bs` fed from a file may) still gets its message
+    accepted and every reply."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", postino.port), timeout=15)
+    s.sendall(b"EHLO c\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\n"
+              b"DATA\r\nSubject: half\r\n\r\nclosed\r\n.\r\nQUIT\r\n")
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    assert b"354 " in data and b"250 2.0.0 Ok: queued as" in data, data
+    assert data.rstrip().endswith(b"221 2.0.0 Bye"), data
+    [d] = postino.wait_delivered("alice")
+    assert d.body == b"Subject: half\n\nclosed\n"
