@@ -36,53 +36,64 @@ def token_of(d):
     return m.group(1).decode() if m else None
 
 
-def test_sigkill_under_load(postino_factory):
-    p = postino_factory(config={"limits": {"max_connections_per_ip": "200"}})
-    acked = {}          # token -> (queue id, recipient)
-    attempted = {}      # token -> recipient
-    errors = []
-    lock = threading.Lock()
-    half = threading.Event()
+class Load:
+    """N_SESSIONS threads sending PER_SESSION messages each; acked maps each
+    token that got its 250 to (queue id, recipient)."""
 
-    def session(n):
+    def __init__(self, p):
+        self.p = p
+        self.acked, self.attempted, self.errors = {}, {}, []
+        self.lock = threading.Lock()
+        self.half = threading.Event()
+        self.threads = [threading.Thread(target=self.session, args=(n,), daemon=True)
+                        for n in range(N_SESSIONS)]
+        for t in self.threads:
+            t.start()
+
+    def session(self, n):
         try:
-            s = smtplib.SMTP("127.0.0.1", p.port, timeout=IO_TIMEOUT)
+            s = smtplib.SMTP("127.0.0.1", self.p.port, timeout=IO_TIMEOUT)
             s.ehlo("client.example")
         except (OSError, smtplib.SMTPException) as e:
-            with lock:
-                errors.append(f"session {n}: connect: {e!r}")
+            with self.lock:
+                self.errors.append(f"session {n}: connect: {e!r}")
             return
         try:
             for i in range(PER_SESSION):
                 token = f"T{n:02d}x{i:02d}"
                 rcpt = RECIPIENTS[(n + i) % 2]
-                with lock:
-                    attempted[token] = rcpt
-                code, _ = s.mail("sender@remote.example")
-                if code != 250:
-                    return
-                code, _ = s.rcpt(f"{rcpt}@example.test")
-                if code != 250:
+                with self.lock:
+                    self.attempted[token] = rcpt
+                if (s.mail("sender@remote.example")[0] != 250 or
+                        s.rcpt(f"{rcpt}@example.test")[0] != 250):
                     return
                 code, text = s.data(wire(make_message(token)))
                 if code != 250:
                     return
-                with lock:
-                    acked[token] = (queue_id_of([text.decode()]), rcpt)
-                    if len(acked) >= TOTAL // 2:
-                        half.set()
+                with self.lock:
+                    self.acked[token] = (queue_id_of([text.decode()]), rcpt)
+                    if len(self.acked) >= TOTAL // 2:
+                        self.half.set()
         except (OSError, smtplib.SMTPException):
-            pass   # the daemon was killed under us
+            pass   # the daemon went away under us
         finally:
             try:
                 s.close()
             except OSError:
                 pass
 
-    threads = [threading.Thread(target=session, args=(n,), daemon=True)
-               for n in range(N_SESSIONS)]
-    for t in threads:
-        t.start()
+    def join(self):
+        for t in self.threads:
+            t.join(IO_TIMEOUT + 5)
+        assert not any(t.is_alive() for t in self.threads), "client threads hang"
+
+
+def test_sigkill_under_load(postino_factory):
+    p = postino_factory(config={"limits": {"max_connections_per_ip": "200"}})
+    load = Load(p)
+    acked, attempted, errors, lock, half = (load.acked, load.attempted, load.errors, load.lock,
+                                            load.half)
+    threads = load.threads
     assert half.wait(120), f"only {len(acked)} messages acknowledged in 120 s: {errors}"
     p.kill9()
     with lock:
@@ -194,3 +205,23 @@ def test_corrupt_spool_files_moved_aside(postino_factory):
     # a restart does not bring the corrupt files back
     p.restart()
     assert sorted(os.listdir(p.spool / "corrupt")) == sorted(corrupt)
+
+
+def test_sigterm_under_load_loses_nothing(postino_factory):
+    """SIGTERM while 20 sessions send: the daemon stops accepting, lets
+    sessions finish for a bounded time, exits 0; after a restart every message
+    that got its 250 is delivered."""
+    p = postino_factory(config={"limits": {"max_connections_per_ip": "200"}})
+    load = Load(p)
+    assert load.half.wait(120), f"only {len(load.acked)} acknowledged: {load.errors}"
+    assert p.stop() == 0
+    load.join()
+    assert not load.errors, load.errors
+    acked = dict(load.acked)
+    p.start()
+
+    def tokens():
+        return {token_of(Delivered(path)) for user in RECIPIENTS
+                for path in p.maildir_files(user)}
+    wait_for(lambda: set(acked) <= tokens(), timeout=60,
+             what="every acknowledged message delivered after SIGTERM and restart")
