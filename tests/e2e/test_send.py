@@ -5,6 +5,7 @@ down, sendmail's options and its sysexits.h exit statuses.
 Every client run is bounded (SEND_TIMEOUT) and must leave no sanitizer
 report on its stderr."""
 
+import atexit
 import os
 import pwd
 import re
@@ -41,11 +42,29 @@ def client_env():
     return env
 
 
+_PUBLIC_BIN = {}
+
+
+def public_binary():
+    """The binary under test, copied where any user may run it: the build
+    directory may sit in a private one (a CI clone under mktemp -d)."""
+    if "path" not in _PUBLIC_BIN:
+        d = Path(tempfile.mkdtemp(prefix="postino-bin-", dir="/tmp"))
+        atexit.register(shutil.rmtree, d, True)
+        d.chmod(0o755)
+        dst = d / "postino"
+        shutil.copy2(POSTINO_BIN, dst)
+        dst.chmod(0o755)
+        _PUBLIC_BIN["path"] = dst
+    return _PUBLIC_BIN["path"]
+
+
 def run_send(args, message=b"", argv0=None, user=None):
     """Run `postino ARGS` (or, with argv0, that path: a `sendmail` symlink)
     with message on stdin, as user (a pwd entry) when given; returns (exit
     status, stdout, stderr)."""
-    cmd = [str(argv0)] + list(args) if argv0 else [str(POSTINO_BIN)] + list(args)
+    binary = public_binary() if user else POSTINO_BIN
+    cmd = [str(argv0)] + list(args) if argv0 else [str(binary)] + list(args)
     if isinstance(message, str):
         message = message.encode()
 
