@@ -22,6 +22,7 @@
 #include "spool/spool.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+#include "util/random.h"
 
 #define DSN_DIAG_MAX 1000             /* octets of a diagnostic kept (peer text) */
 #define DSN_NAME_MAX 255              /* a host name (RFC 1035 3.1 limits it to 255) */
@@ -92,16 +93,10 @@ static int
 make_ids(const struct dsn_report *r, struct ids *id)
 {
 	unsigned char rnd[DSN_RAND_LEN];
-	size_t got = 0, k = 0;
+	size_t k = 0;
 
-	while (got < sizeof rnd) {
-		ssize_t n = getrandom(rnd + got, sizeof rnd - got, 0);
-
-		if (n < 0 && errno != EINTR)
-			return -1;
-		if (n > 0)
-			got += (size_t)n;
-	}
+	if (random_bytes(rnd, sizeof rnd) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof rnd; i++) {
 		id->token[2 * i] = "0123456789ABCDEF"[rnd[i] >> 4];
 		id->token[2 * i + 1] = "0123456789ABCDEF"[rnd[i] & 15];

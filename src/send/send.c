@@ -30,6 +30,7 @@
 #include "smtp/chars.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
+#include "util/random.h"
 
 #define SEND_UNIQUE_BYTES 8      /* random octets in Message-ID and the maildrop name */
 #define SEND_WHY_MAX 512
@@ -507,16 +508,9 @@ static int
 make_unique(char *out)
 {
 	unsigned char rnd[SEND_UNIQUE_BYTES];
-	size_t got = 0;
 
-	while (got < sizeof rnd) {
-		ssize_t n = getrandom(rnd + got, sizeof rnd - got, 0);
-
-		if (n < 0 && errno != EINTR)
-			return -1;
-		if (n > 0)
-			got += (size_t)n;
-	}
+	if (random_bytes(rnd, sizeof rnd) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof rnd; i++) {
 		out[2 * i] = "0123456789abcdef"[rnd[i] >> 4];
 		out[2 * i + 1] = "0123456789abcdef"[rnd[i] & 15];
