@@ -608,6 +608,7 @@ daemon_run(struct config *cfg)
 	d.ctx.spool = d.spool;
 	d.ctx.wq = d.wq;
 	d.ctx.queue = d.queue;
+	d.ctx.remote = d.remote;
 	if ((n = spool_recover(d.spool, recovered, recover_bad, &d)) < 0) {
 		log_error("- spool.recover_failed error=\"%s\"", strerror(errno));
 		goto out;

@@ -27,6 +27,7 @@
 
 #include "auth/sasl.h"
 #include "daemon/workq.h"
+#include "deliver/remote.h"
 #include "net/tls.h"
 #include "policy/authlimit.h"
 #include "policy/relay.h"
@@ -229,6 +230,14 @@ on_rcpt(struct session *s, const struct smtp_event *ev)
 				 "reason=relay_denied client=%s",
 			    qid(s), s->id, orig, s->addr);
 			smtp_server_reject(s->smtp, 554, "5.7.1", "Relay access denied");
+			return;
+		}
+		if (s->ctx->remote &&
+		    remote_null_mx_known(s->ctx->remote, m->domain, (int64_t)time(NULL))) {
+			log_info("%s smtp.rcpt session=%lu to=<%s> result=refused code=556 "
+				 "reason=null_mx", qid(s), s->id, orig);
+			smtp_server_reject(s->smtp, 556, "5.1.10", "Recipient domain does not "
+								   "accept mail (null MX)");
 			return;
 		}
 		snprintf(remote.address, sizeof remote.address, "%s", orig);

@@ -17,6 +17,7 @@ struct authlimit;
 struct spool;
 struct workq;
 struct queue;
+struct remote;
 struct session;
 
 /* What every session shares; owned by the daemon. */
@@ -27,6 +28,7 @@ struct session_ctx {
 	struct spool *spool;
 	struct workq *wq;
 	struct queue *queue;
+	struct remote *remote;       /* knows domains with a null MX */
 	struct ssl_ctx_st *tls;      /* NULL when no certificate is loaded */
 	struct authlimit *authlimit;
 	struct session *sessions;    /* all open sessions */

@@ -43,6 +43,8 @@
 #define IDLE_SECONDS 5           /* an unused connection is closed after this */
 #define IDLE_MAX 50              /* idle connections kept in total */
 #define IDLE_PER_DOMAIN 2
+#define NULL_MX_MAX 256          /* domains remembered as publishing a null MX */
+#define NULL_MX_TTL 3600         /* seconds they are remembered */
 
 struct job;
 
@@ -69,6 +71,11 @@ struct remote {
 	size_t nno_tls;
 	struct idle *idle;
 	unsigned nidle;
+	struct null_mx {
+		char domain[256];
+		int64_t until;
+	} null_mx[NULL_MX_MAX];
+	size_t nnull_mx;
 };
 
 struct job {
@@ -444,6 +451,7 @@ take_result(struct job *j, const struct smtp_client_event *ev)
 }
 
 static void start_tls(struct job *j);
+static void remember_null_mx(struct remote *r, const char *domain);
 static void on_mx(void *arg, enum dns_status st, const struct dns_mx *mx, size_t n);
 static bool use_smarthost(struct job *j);
 
@@ -709,6 +717,7 @@ on_mx(void *arg, enum dns_status st, const struct dns_mx *mx, size_t n)
 		return;
 	case DNS_NULL_MX:
 		set_why(j, true, "5.1.10", "%s does not accept mail (null MX, RFC 7505)", j->domain);
+		remember_null_mx(j->r, j->domain);
 		break;
 	case DNS_NXDOMAIN:
 		set_why(j, true, "5.1.2", "domain %s does not exist", j->domain);
@@ -722,6 +731,28 @@ on_mx(void *arg, enum dns_status st, const struct dns_mx *mx, size_t n)
 		break;
 	}
 	finish(j);
+}
+
+/* Remember a null-MX domain for RCPT (a ring: the oldest goes first). */
+static void
+remember_null_mx(struct remote *r, const char *domain)
+{
+	size_t i = r->nnull_mx % NULL_MX_MAX;
+
+	snprintf(r->null_mx[i].domain, sizeof r->null_mx[i].domain, "%s", domain);
+	r->null_mx[i].until = (int64_t)time(NULL) + NULL_MX_TTL;
+	r->nnull_mx++;
+}
+
+bool
+remote_null_mx_known(const struct remote *r, const char *domain, int64_t now)
+{
+	size_t n = r->nnull_mx < NULL_MX_MAX ? r->nnull_mx : NULL_MX_MAX;
+
+	for (size_t i = 0; i < n; i++)
+		if (r->null_mx[i].until > now && strcasecmp(r->null_mx[i].domain, domain) == 0)
+			return true;
+	return false;
 }
 
 /* The smarthost ("host:port" or "[v6]:port") replaces the MX look-up. */

@@ -45,6 +45,10 @@ void remote_deliver(struct remote *r, const struct spool_envelope *env, const si
     size_t n, const char *domain, const char *prepend, int content_fd, off_t offset,
     uint64_t length, struct remote_result *results, void (*done)(void *arg), void *arg);
 
+/* True when a look-up found that domain publishes a null MX (RFC 7505) in
+ * the last hour: RCPT can refuse it at once with 556 5.1.10. */
+bool remote_null_mx_known(const struct remote *r, const char *domain, int64_t now);
+
 /* Deliveries in flight. */
 unsigned remote_active(const struct remote *r);
 

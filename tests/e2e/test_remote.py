@@ -178,11 +178,17 @@ def test_permanent_failure_bounces(postino_factory, world):
         s.stop()
 
 
-def test_null_mx_bounces_at_once(postino_factory, world):
+def test_null_mx_bounces_at_once_then_refused_at_rcpt(postino_factory, world):
     p = server(postino_factory, world)
     p.send("sender@example.test", ["x@nullmx.test"], b"Subject: n\n\nx\n")
     m, text = bounce_of(p)
     assert "Status: 5.1.10" in text
+    # now it is known: RCPT is refused at once (SPEC: 556 5.1.10 when known then)
+    with p.connect() as c:
+        c.greet()
+        c.command("MAIL FROM:<sender@example.test>", 250)
+        c.command("RCPT TO:<y@nullmx.test>", 556, "5.1.10")
+        c.command("QUIT", 221)
 
 
 def test_nxdomain_bounces(postino_factory, world):
