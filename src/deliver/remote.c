@@ -698,7 +698,10 @@ try_mx(struct job *j)
 		finish(j);
 		return;
 	}
-	snprintf(j->host, sizeof j->host, "%s", j->mx[j->imx].host);
+	/* both are char[256], NUL-terminated by dns.c (memcpy: gcc -O3 misjudges
+	 * the bound of an snprintf here) */
+	memcpy(j->host, j->mx[j->imx].host, sizeof j->host);
+	j->host[sizeof j->host - 1] = '\0';
 	j->q = dns_addr(j->r->dns, j->host, on_addr, j);
 }
 
