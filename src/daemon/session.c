@@ -96,6 +96,7 @@ static void set_timeouts(struct session *s);
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
 static void on_bev_event(struct bufferevent *bev, short what, void *arg);
+static void tls_established(struct session *s);
 
 /* ---- transaction ---- */
 
@@ -819,6 +820,12 @@ process(struct session *s)
 {
 	struct evbuffer *in, *outb;
 
+	/* libevent may run the read callback before BEV_EVENT_CONNECTED: a
+	 * client's EHLO right behind its TLS Finished must find TLS on, not be
+	 * discarded as input pipelined behind STARTTLS */
+	if (!s->tls && bufferevent_openssl_get_ssl(s->bev) &&
+	    SSL_is_init_finished(bufferevent_openssl_get_ssl(s->bev)))
+		tls_established(s);
 	while (!s->commit && !s->closing) {
 		struct evbuffer_iovec v;
 		struct smtp_event ev;

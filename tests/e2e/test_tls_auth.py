@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -257,3 +258,27 @@ def test_submission_adds_missing_date_and_message_id(tls_server):
         s.sendmail("x@remote.example", ["alice@example.test"], bare)
     [d] = tls_server.wait_delivered("alice")
     assert d.body == bare.replace(b"\r\n", b"\n")
+
+
+def test_ehlo_right_behind_the_tls13_handshake(postino_factory, tmp_path):
+    """A client that sends EHLO in the same flight as its TLS 1.3 Finished
+    (bench/tls-source does; Python's ssl is too slow to) must get its reply:
+    libevent can deliver that EHLO before it reports the handshake done."""
+    src = Path(__file__).resolve().parents[2] / "bench" / "tls-source.c"
+    exe = tmp_path / "tls-source"
+    r = subprocess.run(["cc", "-O2", "-o", str(exe), str(src), "-lssl", "-lcrypto", "-lpthread"],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        pytest.skip(f"cannot build bench/tls-source.c: {r.stderr[:300]}")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", f"/CN={HOSTNAME}",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True,
+                   timeout=30)
+    p = postino_factory(config={"tls": {"cert": str(cert), "key": str(key)},
+                                'listener "mx"': {"tls": "starttls"}})
+    out = subprocess.run([str(exe), "-V", "1.3", "-T", "5", "-s", "2", "-m", "60", "-l", "1000",
+                          "-f", "s@remote.example", "-t", "alice@example.test",
+                          f"127.0.0.1:{p.port}"], capture_output=True, text=True, timeout=120)
+    assert "messages=60" in out.stdout and "errors=0" in out.stdout, out.stdout + out.stderr
+    p.wait_delivered("alice", count=60)
