@@ -42,7 +42,7 @@
 #define NO_TLS_MAX 256           /* hosts remembered as failing STARTTLS */
 #define IDLE_SECONDS 5           /* an unused connection is closed after this */
 #define IDLE_MAX 50              /* idle connections kept in total */
-#define IDLE_PER_DOMAIN 2
+#define IDLE_PER_DOMAIN MAX_PER_DOMAIN   /* as many as may run at once */
 #define NULL_MX_MAX 256          /* domains remembered as publishing a null MX */
 #define NULL_MX_TTL 3600         /* seconds they are remembered */
 
