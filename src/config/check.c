@@ -9,7 +9,8 @@
  * `user` (SPEC: the account postino drops to when started as root) is looked
  * up with getpwnam when the key is set, or when running as root, where the
  * default "postino" must then exist. A developer's file without `user`,
- * checked as non-root, does not need that account. */
+ * checked as non-root, does not need that account. An account with uid 0 is
+ * an error: the daemon runs delivery as this user and never as root. */
 #include "config/check.h"
 
 #include <arpa/inet.h>
@@ -219,13 +220,21 @@ check_user(struct loader *L)
 	unsigned set = L->fixed[SEC_SERVER].set[K_SERVER_USER];
 	unsigned line = fixed_line(L, SEC_SERVER, K_SERVER_USER);
 	struct loader_quote q;
+	struct passwd *pw;
 
 	if (L->embedded || user == NULL || (!set && getuid() != 0))
 		return;
 	errno = 0;
-	if (getpwnam(user) != NULL)
-		return;
+	pw = getpwnam(user);
 	loader_quote(&q, span_cstr(user));
+	if (pw != NULL) {
+		if (pw->pw_uid == 0)
+			diag_error(L->d, L->file, line,
+			           "[server] user: '%s' has uid 0, and postino does not deliver mail as "
+			           "root; name an unprivileged account (e.g. postino)",
+			           q.s);
+		return;
+	}
 	if (errno != 0 && errno != ENOENT && errno != ESRCH && errno != EBADF && errno != EPERM)
 		diag_error(L->d, L->file, line, "[server] user: cannot look up '%s': %s", q.s,
 		           strerror(errno));

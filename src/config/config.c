@@ -27,14 +27,17 @@
 #define CONFIG_FILE_MAX (1024 * 1024) /* a configuration is a few KiB */
 #define LISTENERS_MAX 64
 #define EMBEDDED_NAME "(embedded default)"
+#define EMBEDDED_ROOT_USER "nobody" /* the embedded default started as root runs as */
 
 /* The embedded default (SPEC.md: works on a developer's machine without
  * root). What INI cannot say is applied by embedded_extras(): no `user` (no
- * privilege drop), the users file only when it exists (else every local part
- * of localhost is a mailbox), no aliases file, and tls.self_signed. */
+ * privilege drop) unless started as root, where it is "nobody" (mail is never
+ * delivered as root); the users file only when it exists (else every local
+ * part of localhost is a mailbox), no aliases file, and tls.self_signed. */
 static const char default_text[] =
     "# postino embedded default: used when no configuration file is given.\n"
-    "# Unlike a file, it has no user (postino does not change user) and no\n"
+    "# Unlike a file, it has no user (postino does not change user; started\n"
+    "# as root, it runs as nobody, as it never delivers mail as root) and no\n"
     "# aliases, and ./var/users is read only when it exists: until then every\n"
     "# local part of localhost is a mailbox (and nobody can log in).\n"
     "[server]\n"
@@ -232,9 +235,10 @@ loader_init(struct loader *L, struct config *c, const char *name, struct diag *d
 static void
 embedded_extras(struct config *c)
 {
+	c->embedded = true;
 	c->tls.self_signed = true;
 	free(c->server.user);
-	c->server.user = NULL;
+	c->server.user = geteuid() == 0 ? xstrdup(EMBEDDED_ROOT_USER) : NULL;
 	if (c->mailboxes.users && access(c->mailboxes.users, F_OK) != 0) {
 		free(c->mailboxes.users);
 		c->mailboxes.users = NULL;

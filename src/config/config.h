@@ -27,13 +27,15 @@ struct config_listener {
 
 struct config {
 	char *file;        /* path it was read from; "(embedded default)" for the default */
+	bool embedded;     /* this is the embedded default */
 
 	struct {
 		char *hostname;            /* default: the host's FQDN */
 		char *spool;               /* default /var/spool/postino */
 		uint64_t max_message_size; /* default 25M */
 		unsigned max_recipients;   /* default 100 */
-		char *user;                /* default "postino"; NULL in the embedded default */
+		char *user;                /* default "postino"; in the embedded default NULL,
+		                              or "nobody" when started as root */
 	} server;
 
 	struct config_listener *listeners;

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <grp.h>
 #include <pwd.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "policy/authlimit.h"
 #include "queue/queue.h"
 #include "spool/spool.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -426,38 +428,128 @@ open_mailboxes(struct daemon *d)
 	return d->mb ? 0 : -1;
 }
 
-/* Started as root with [server] user: the ports are bound and the files only
- * root may read are read; from here on run as that user. The spool directory
- * is made (or taken over) for it first. */
+/* The spool belongs to postino alone: whatever in it is not the daemon user's
+ * yet (left by an earlier run as another account) is handed over. */
+static uid_t takeover_uid;
+static gid_t takeover_gid;
+
+static int
+takeover_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)type;
+	(void)ftw;
+	if ((st->st_uid != takeover_uid || st->st_gid != takeover_gid) &&
+	    lchown(path, takeover_uid, takeover_gid) < 0)
+		return -1;
+	return 0;
+}
+
+/* The spool directory (0700) and, when missing, its parents (0755, so that
+ * the daemon user can reach it). 0, or -1 with errno. */
+static int
+make_spool_dir(const char *spool)
+{
+	char *parent = xstrdup(spool);
+	char *slash = strrchr(parent, '/');
+	int rc = 0;
+
+	if (slash && slash != parent) {
+		*slash = '\0';
+		rc = mkdir_p(parent, 0755);
+	}
+	free(parent);
+	if (rc == 0 && mkdir(spool, 0700) < 0 && errno != EEXIST)
+		rc = -1;
+	return rc;
+}
+
+/* The directory part of the Maildir pattern before its first %: the place the
+ * daemon user must be able to create Maildirs in ("./var/mail" for
+ * "./var/mail/%d/%n"). NULL when the pattern starts with a %. */
+static char *
+maildir_base(const char *pattern)
+{
+	const char *pct = strchr(pattern, '%');
+	size_t n = pct ? (size_t)(pct - pattern) : strlen(pattern);
+
+	while (n > 0 && pattern[n - 1] != '/')
+		n--;
+	while (n > 1 && pattern[n - 1] == '/')
+		n--;
+	return n ? xstrndup(pattern, n) : NULL;
+}
+
+/* Started as root: the ports are bound and the files only root may read are
+ * read; from here on run as [server] user, never as root (SPEC: "user ... when
+ * started as root: drop to this user"; mail is not delivered with uid 0). The
+ * spool, and the Maildir base when it does not exist yet, are made for that
+ * user first. */
 static int
 drop_privileges(const struct config *c)
 {
 	struct passwd *pw;
+	char *base;
 
-	if (geteuid() != 0 || !c->server.user)
+	if (geteuid() != 0)
 		return 0;
+	if (!c->server.user) {
+		log_error("- daemon.user_failed error=\"started as root without [server] user: "
+		    "postino does not deliver mail as root\"");
+		return -1;
+	}
 	if (!(pw = getpwnam(c->server.user))) {
 		log_error("- daemon.user_failed user=%s error=\"no such user\"", c->server.user);
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
-		log_warn("- daemon.user user=%s note=\"running as root: not recommended\"",
-		    c->server.user);
-		return 0;
+		log_error("- daemon.user_failed user=%s error=\"uid 0: postino does not deliver "
+		    "mail as root; set [server] user to an unprivileged account\"", c->server.user);
+		return -1;
 	}
-	if ((mkdir(c->server.spool, 0700) < 0 && errno != EEXIST) ||
-	    chown(c->server.spool, pw->pw_uid, pw->pw_gid) < 0 ||
-	    initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	takeover_uid = pw->pw_uid;
+	takeover_gid = pw->pw_gid;
+	if (make_spool_dir(c->server.spool) < 0 ||
+	    nftw(c->server.spool, takeover_one, 16, FTW_PHYS) != 0) {
+		log_error("- daemon.user_failed user=%s spool=%s error=\"cannot hand the spool "
+		    "over: %s\"", c->server.user, c->server.spool, strerror(errno));
+		return -1;
+	}
+	/* An administrator's Maildir tree is left as it is; the embedded
+	 * default's ./var/mail is postino's own, like its spool. */
+	base = maildir_base(c->mailboxes.maildir);
+	if (base && ((access(base, F_OK) != 0 &&
+	                 (mkdir_p(base, 0755) < 0 || chown(base, pw->pw_uid, pw->pw_gid) < 0)) ||
+	                (c->embedded && nftw(base, takeover_one, 16, FTW_PHYS) != 0))) {
+		log_error("- daemon.user_failed user=%s maildir=%s error=\"%s\"", c->server.user,
+		    base, strerror(errno));
+		goto fail;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
 		log_error("- daemon.user_failed user=%s error=\"%s\"", c->server.user,
 		    strerror(errno));
-		return -1;
+		goto fail;
 	}
 	if (setuid(0) == 0)
 		PANIC("could set uid 0 again after dropping privileges");
 	log_info("- daemon.user user=%s uid=%u gid=%u", pw->pw_name, (unsigned)pw->pw_uid,
 	    (unsigned)pw->pw_gid);
+	if (access(c->server.spool, R_OK | W_OK | X_OK) < 0) {
+		log_error("- daemon.user_failed user=%s spool=%s error=\"%s\" note=\"every "
+		    "directory on the way to the spool (for a relative path: the working "
+		    "directory) must be searchable by this user\"", pw->pw_name, c->server.spool,
+		    strerror(errno));
+		goto fail;
+	}
+	if (base && access(base, W_OK | X_OK) != 0)
+		log_warn("- daemon.maildir_base dir=%s user=%s error=\"%s\" note=\"Maildirs "
+		    "that do not exist yet cannot be made there\"", base, pw->pw_name,
+		    strerror(errno));
+	free(base);
 	return 0;
+fail:
+	free(base);
+	return -1;
 }
 
 static int
@@ -488,7 +580,7 @@ open_tls(struct daemon *d)
 		need |= c->listeners[i].tls != CONFIG_TLS_NONE;
 	if (!need)
 		return 0;
-	if (c->server.user == NULL && c->tls.self_signed) {
+	if (c->tls.self_signed) {
 		made = tls_ensure_self_signed(c->tls.cert, c->tls.key, c->server.hostname, err,
 		    sizeof err);
 		if (made < 0) {

@@ -143,7 +143,8 @@ write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert)
 	return 0;
 }
 
-/* Make the directories above path (mode 0700). */
+/* Make the directories above path (mode 0755: the key file itself is 0600,
+ * and the daemon user must still reach the spool in ./var next to it). */
 static int
 make_parents(const char *path)
 {
@@ -154,7 +155,7 @@ make_parents(const char *path)
 	if (!slash || slash == path)
 		return 0;
 	n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-	return n < 0 || (size_t)n >= sizeof dir ? -1 : mkdir_p(dir, 0700);
+	return n < 0 || (size_t)n >= sizeof dir ? -1 : mkdir_p(dir, 0755);
 }
 
 int

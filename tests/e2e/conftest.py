@@ -12,9 +12,11 @@ Run with Debian's interpreter:
 import os
 import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,8 +76,23 @@ def free_port():
 
 
 def run_user():
-    """The account we run as: [server] user must name an existing one."""
+    """The account the tests run as (and submit mail as)."""
     return pwd.getpwuid(os.getuid()).pw_name
+
+
+def daemon_user():
+    """[server] user of the test daemons: postino never delivers as root, so
+    when the tests run as root the daemons drop to nobody, else they stay the
+    account we run as."""
+    return "nobody" if os.geteuid() == 0 else run_user()
+
+
+def reachable_dir(prefix):
+    """A new directory under /tmp that the daemon user can reach (pytest's
+    tmp_path lies under a 0700 directory of root's)."""
+    d = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    d.chmod(0o755)
+    return d
 
 
 def sanitizer_problems(text):
@@ -311,7 +328,7 @@ def default_sections(root, port):
         "server": {
             "hostname": HOSTNAME,
             "spool": str(root / "spool"),
-            "user": run_user(),
+            "user": daemon_user(),
         },
         'listener "mx"': {
             "address": f"127.0.0.1:{port}",
@@ -352,6 +369,12 @@ class Postino:
     def __init__(self, root, config=None, users=None, aliases=None, wrapper=None, env=None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        mail = self.root / "mail"
+        mail.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam(daemon_user())
+            os.chown(mail, pw.pw_uid, pw.pw_gid)
         self.port = free_port()
         self.sections = default_sections(self.root, self.port)
         for section, keys in (config or {}).items():
@@ -544,11 +567,13 @@ class Postino:
 
 
 @pytest.fixture
-def postino_factory(tmp_path):
+def postino_factory():
     """make(config={section: {key: value}}, users=[...], aliases={...},
     start=True, wrapper=[...], env={...}) -> Postino. Every daemon is stopped
-    with SIGTERM at teardown, must exit 0 and leave no sanitizer report."""
+    with SIGTERM at teardown, must exit 0 and leave no sanitizer report. Their
+    directories lie in a reachable_dir, removed after the test."""
     made = []
+    tmp_path = reachable_dir("postino-e2e-")
 
     def make(config=None, users=None, aliases=None, start=True, wrapper=None, env=None,
              name=None, start_timeout=START_TIMEOUT):
@@ -574,8 +599,9 @@ def postino_factory(tmp_path):
         san = sanitizer_problems(p.read_log())
         if san:
             problems.append(f"{p.root.name}: sanitizer/panic output:\n" + "\n".join(san[:20]))
+    logs = "\n".join(f"--- {p.log_path}:\n{p.read_log()[-4000:]}" for p in made)
+    shutil.rmtree(tmp_path, ignore_errors=True)
     if problems:
-        logs = "\n".join(f"--- {p.log_path}:\n{p.read_log()[-4000:]}" for p in made)
         pytest.fail("\n".join(problems) + "\n" + logs, pytrace=False)
 
 

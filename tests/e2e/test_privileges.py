@@ -27,6 +27,8 @@ def test_drops_to_configured_user():
         (root / "users").write_text("alice@example.test:$6$x$y\npostmaster@example.test:$6$x$y\n")
         os.chmod(root / "users", 0o600)          # only root may read it: read before the drop
         (root / "aliases").write_text("")
+        # left by an earlier run as root: handed over to nobody at start
+        (root / "spool" / "msg").mkdir(parents=True)
         port = free_port()
         (root / "postino.conf").write_text(f"""
 [server]
@@ -79,3 +81,35 @@ networks =
             proc.kill()
             proc.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_user_root_refused(tmp_path):
+    """postino never delivers mail as root: `user = root` is a configuration
+    error, for `check` and for `serve` alike, whoever runs them."""
+    port = free_port()
+    conf = tmp_path / "postino.conf"
+    conf.write_text(f"""[server]
+hostname = mx.example.test
+spool = {tmp_path}/spool
+user = root
+[listener "mx"]
+address = 127.0.0.1:{port}
+tls = none
+[domains]
+local = example.test
+[mailboxes]
+users = {tmp_path}/users
+aliases = {tmp_path}/aliases
+maildir = {tmp_path}/mail/%d/%n
+""")
+    (tmp_path / "users").write_text("postmaster@example.test:$6$x$y\n")
+    (tmp_path / "aliases").write_text("")
+    want = (f"{conf}:4: [server] user: 'root' has uid 0, and postino does not deliver "
+            "mail as root; name an unprivileged account (e.g. postino)\n")
+    for cmd in ("check", "serve"):
+        r = subprocess.run([str(POSTINO_BIN), cmd, "-c", str(conf)], capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL)
+        assert r.returncode == 1, (cmd, r.stderr)
+        assert want in r.stderr, (cmd, r.stderr)
+        assert not sanitizer_problems(r.stderr)
+    assert not (tmp_path / "spool").exists()

@@ -14,7 +14,7 @@
 /* Lines 1-3 and 4-6 of most cases: an explicit user (root exists everywhere,
  * so the result does not depend on who runs the test), a hostname (no name
  * look-up) and one cleartext listener. */
-#define SRV "[server]\nuser = root\nhostname = mx.test\n"
+#define SRV "[server]\nuser = nobody\nhostname = mx.test\n"
 #define LST "[listener \"mx\"]\naddress = 127.0.0.1:2525\ntls = none\n"
 
 struct load_case {

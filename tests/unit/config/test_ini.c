@@ -19,14 +19,14 @@
 static const struct load_case syntax_cases[] = {
     {"minimal", SRV LST, ""},
     {"comment lines", "# top\n; also\n" SRV "   # indented\n\t; tab\n\n" LST "#end", ""},
-    {"comment after header", "[server] # c\nuser = root\nhostname = mx.test ; c\n" LST, ""},
+    {"comment after header", "[server] # c\nuser = nobody\nhostname = mx.test ; c\n" LST, ""},
     {"blanks in headers",
-     "[ server ]\nuser = root\nhostname = mx.test\n"
+     "[ server ]\nuser = nobody\nhostname = mx.test\n"
      "[ listener   \"mx\" ]\naddress = 127.0.0.1:2525\ntls = none\n",
      ""},
     {"no blank before name", SRV "[listener\"mx\"]\naddress = 127.0.0.1:2525\ntls = none\n", ""},
     {"crlf",
-     "[server]\r\nuser = root\r\nhostname = mx.test\r\n"
+     "[server]\r\nuser = nobody\r\nhostname = mx.test\r\n"
      "[listener \"mx\"]\r\naddress = 127.0.0.1:2525\r\ntls = none\r\n",
      ""},
     {"bom", "\xef\xbb\xbf" SRV LST, ""},
@@ -53,7 +53,7 @@ static const struct load_case syntax_cases[] = {
     {"no equals", SRV LST "address 127.0.0.1:25\n",
      "t.conf:7: expected '[section]', 'key = value' or a comment\n"},
     {"missing key", SRV LST "= 127.0.0.1:25\n", "t.conf:7: missing key before '='\n"},
-    {"unterminated quoted value", "[server]\nuser = root\nhostname = \"mx.test\n" LST,
+    {"unterminated quoted value", "[server]\nuser = nobody\nhostname = \"mx.test\n" LST,
      "t.conf:3: unterminated quoted value\n"},
     {"text after closing quote", SRV LST "[domains]\nlocal = \"a.test\" b.test\n",
      "t.conf:8: unexpected text after the closing quote\n"},
@@ -76,18 +76,18 @@ static const struct load_case syntax_cases[] = {
      "t.conf:8: unknown key 'max errors' in [limits]\n"},
     {"unknown key escaped", SRV LST "[limits]\nk\xc3\xa9y = 3\n",
      "t.conf:8: unknown key 'k\\xc3\\xa9y' in [limits]\n"},
-    {"duplicate key", "[server]\nuser = root\nhostname = mx.test\nuser = root\n" LST,
+    {"duplicate key", "[server]\nuser = nobody\nhostname = mx.test\nuser = nobody\n" LST,
      "t.conf:4: duplicate key 'user' in [server] (first at line 2)\n"},
-    {"duplicate empty key", "[server]\nuser = root\nhostname = mx.test\nspool =\nspool = /x\n" LST,
+    {"duplicate empty key", "[server]\nuser = nobody\nhostname = mx.test\nspool =\nspool = /x\n" LST,
      "t.conf:5: duplicate key 'spool' in [server] (first at line 4)\n"},
     {"duplicate listener key", SRV LST "tls = starttls\n",
      "t.conf:7: duplicate key 'tls' in [listener \"mx\"] (first at line 6)\n"},
     {"repeated section", SRV LST "[server]\nspool = /x\n",
      "t.conf:7: section [server] repeated (first at line 1)\n"},
-    {"repeated section duplicate key", SRV LST "[server]\nuser = root\n",
+    {"repeated section duplicate key", SRV LST "[server]\nuser = nobody\n",
      "t.conf:7: section [server] repeated (first at line 1)\n"
      "t.conf:8: duplicate key 'user' in [server] (first at line 2)\n"},
-    {"section takes no name", "[server \"a\"]\nuser = root\nhostname = mx.test\n" LST,
+    {"section takes no name", "[server \"a\"]\nuser = nobody\nhostname = mx.test\n" LST,
      "t.conf:1: section [server] takes no name\n"},
     {"listener without name", SRV "[listener]\naddress = 127.0.0.1:25\ntls = none\n",
      "t.conf:4: section [listener] needs a name: [listener \"NAME\"]\n"},
@@ -104,7 +104,7 @@ static const struct load_case syntax_cases[] = {
     {"no listener", SRV,
      "t.conf:1: no listener: add a [listener \"NAME\"] section with an address\n"},
     {"all problems reported",
-     "[server]\nuser = root\nhostname = mx.test\nmax_message_size = big\nbogus = 1\n"
+     "[server]\nuser = nobody\nhostname = mx.test\nmax_message_size = big\nbogus = 1\n"
      "[listener \"mx\"]\naddress = nowhere\ntls = none\nauth = required\n"
      "[delivery]\nretry_min = 2h\nretry_max = 1h\n[relay]\nnetworks = 10.0.0.0/8 x 10.0.0.0/99\n",
      "t.conf:4: [server] max_message_size: 'big' is not a size (bytes, with an optional K, "
@@ -151,7 +151,7 @@ test_long_value_in_message(void **state)
 	memset(value, 'a', 300);
 	value[0] = '_';
 	value[300] = '\0';
-	snprintf(text, sizeof text, "[server]\nuser = root\nhostname = %s\xff\n" LST, value);
+	snprintf(text, sizeof text, "[server]\nuser = nobody\nhostname = %s\xff\n" LST, value);
 	diag_init(&d);
 	assert_null(config_load_string("t.conf", text, strlen(text), &d));
 	assert_int_equal(d.n, 1);
@@ -160,7 +160,7 @@ test_long_value_in_message(void **state)
 	assert_non_null(strstr(d.items[0].text, "...' is not a host name"));
 	diag_reset(&d);
 
-	snprintf(text, sizeof text, "[server]\nuser = root\nhostname = a\xff\n" LST);
+	snprintf(text, sizeof text, "[server]\nuser = nobody\nhostname = a\xff\n" LST);
 	assert_null(config_load_string("t.conf", text, strlen(text), &d));
 	assert_int_equal(d.n, 1);
 	assert_string_equal(d.items[0].text, "t.conf:3: [server] hostname: 'a\\xff' is not a host "
@@ -209,7 +209,7 @@ test_comments_and_quotes(void **state)
 		char text[512];
 		struct config *c;
 
-		snprintf(text, sizeof text, "[server]\nuser = root\nhostname = mx.test\n%s\n" LST,
+		snprintf(text, sizeof text, "[server]\nuser = nobody\nhostname = mx.test\n%s\n" LST,
 		         spool_cases[i].line);
 		c = cfgtest_load_expect(spool_cases[i].name, text, strlen(text), "", &failed);
 		if (c && strcmp(c->server.spool, spool_cases[i].want) != 0) {

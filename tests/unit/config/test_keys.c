@@ -42,20 +42,20 @@
 
 static const struct load_case value_cases[] = {
     /* [server] */
-    {"hostname underscore", "[server]\nuser = root\nhostname = mx_1.test\n" LST,
+    {"hostname underscore", "[server]\nuser = nobody\nhostname = mx_1.test\n" LST,
      "t.conf:3: [server] hostname: 'mx_1.test' is not a host name (letters, digits, '-', "
      "dots)\n"},
-    {"hostname trailing dot", "[server]\nuser = root\nhostname = mx.test.\n" LST,
+    {"hostname trailing dot", "[server]\nuser = nobody\nhostname = mx.test.\n" LST,
      "t.conf:3: [server] hostname: 'mx.test.' is not a host name (letters, digits, '-', "
      "dots)\n"},
-    {"hostname address", "[server]\nuser = root\nhostname = 192.0.2.1\n" LST,
+    {"hostname address", "[server]\nuser = nobody\nhostname = 192.0.2.1\n" LST,
      "t.conf:3: [server] hostname: '192.0.2.1' is not a host name (letters, digits, '-', "
      "dots)\n"},
-    {"hostname blank inside", "[server]\nuser = root\nhostname = mx test\n" LST,
+    {"hostname blank inside", "[server]\nuser = nobody\nhostname = mx test\n" LST,
      "t.conf:3: [server] hostname: 'mx test' is not a host name (letters, digits, '-', "
      "dots)\n"},
     {"hostname label too long",
-     "[server]\nuser = root\nhostname = "
+     "[server]\nuser = nobody\nhostname = "
      "a123456789012345678901234567890123456789012345678901234567890123.test\n" LST,
      "t.conf:3: [server] hostname: 'a123456789012345678901234567890123456789012345678901234"
      "567890123.test' is not a host name (letters, digits, '-', dots)\n"},
@@ -269,7 +269,7 @@ test_values(void **state)
 /* Every key of every section set to a value other than its default. */
 static const char every_key_text[] =
     "[server]\nhostname = MX.Example.test\nspool = /srv/spool\nmax_message_size = 10M\n"
-    "max_recipients = 50\nuser = root\n"
+    "max_recipients = 50\nuser = nobody\n"
     "[listener \"mx\"]\naddress = [::1]:2525\ntls = starttls\nauth = none\n"
     "[listener \"sub\"]\naddress = 127.0.0.1:587\ntls = implicit\nauth = required\n"
     "[listener \"opt\"]\naddress = 127.0.0.1:588\ntls = starttls\nauth = optional\n"
@@ -292,7 +292,7 @@ assert_every_key_server(const struct config *c)
 	assert_string_equal(c->server.spool, "/srv/spool");
 	assert_int_equal(c->server.max_message_size, 10 * 1024 * 1024);
 	assert_int_equal(c->server.max_recipients, 50);
-	assert_string_equal(c->server.user, "root");
+	assert_string_equal(c->server.user, "nobody");
 	assert_int_equal(c->nlisteners, 3);
 	assert_string_equal(c->listeners[0].name, "mx");
 	assert_string_equal(c->listeners[0].host, "::1");
@@ -386,7 +386,7 @@ test_defaults(void **state)
 	(void)state;
 	c = cfgtest_load_ok(SRV LST);
 	assert_string_equal(c->server.hostname, "mx.test");
-	assert_string_equal(c->server.user, "root");
+	assert_string_equal(c->server.user, "nobody");
 	cfgtest_assert_file_defaults(c);
 	assert_string_equal(c->tls.cert, "/etc/postino/cert.pem");
 	assert_string_equal(c->tls.key, "/etc/postino/key.pem");
@@ -415,7 +415,7 @@ test_empty_values(void **state)
 {
 	static const char text[] =
 	    "[server]\nhostname = mx.test\nspool =\nmax_message_size =\nmax_recipients =  \n"
-	    "user = root\n"
+	    "user = nobody\n"
 	    "[listener \"mx\"]\naddress =\ntls = none\nauth =\n"
 	    "[tls]\ncert =\nkey = \"\"\n"
 	    "[domains]\nlocal =\n"
