@@ -1,9 +1,11 @@
 /* fuzz_smtp_server.c - the SMTP server core against arbitrary client bytes.
  * The first input byte chooses the feed size and how the fake owner answers
- * (accept, reject, accept with a failing sink), so splits and verdict paths
- * are explored along with the bytes. Checks: no crash or leak (sanitizers),
- * the core always makes progress, output stays bounded, and nothing at all is
- * run after the session closed. */
+ * (accept, reject, accept with a failing sink), whether STARTTLS and AUTH
+ * are offered, so splits and verdict paths (AUTH, ATRN included) are explored
+ * along with the bytes. Checks: no crash or leak (sanitizers), the core
+ * always makes progress, output stays bounded, and nothing at all is run
+ * after the session closed or turned round (ATRN). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@ struct owner {
 	struct smtp_server *s;
 	unsigned mode;
 	unsigned n;
+	bool reversed;          /* ATRN accepted */
 };
 
 static int
@@ -57,6 +60,25 @@ decide(struct owner *o, const struct smtp_event *ev)
 	case SMTP_EV_STARTTLS:
 		smtp_server_tls_started(o->s);
 		break;
+	case SMTP_EV_AUTH:
+	case SMTP_EV_AUTH_RESPONSE:
+		if (no) {
+			smtp_server_reject(o->s, 535, "5.7.8", "no");
+		} else if (ev->type == SMTP_EV_AUTH && ev->initial.len == 0) {
+			smtp_server_auth_continue(o->s, "");
+		} else {
+			smtp_server_set_authenticated(o->s, "u@example.test");
+			smtp_server_accept(o->s, NULL);
+		}
+		break;
+	case SMTP_EV_ATRN:
+		if (no) {
+			smtp_server_reject(o->s, 453, "4.0.0", "You have no mail");
+		} else {
+			smtp_server_accept(o->s, NULL);
+			o->reversed = true;
+		}
+		break;
 	default:
 		break;
 	}
@@ -81,6 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	o.mode = data[0];
 	conf.starttls = o.mode & 8;
+	conf.auth = o.mode & 1;
 	conf.auth_required = o.mode & 16;
 	step = (o.mode >> 5) ? (size_t)(o.mode >> 5) * 3 : size;
 	o.s = smtp_server_new(&conf);
@@ -100,6 +123,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();  /* replies must not grow without bound */
 		/* the owner sends everything at once */
 		buf_clear(smtp_server_output(o.s));
+		if (o.reversed) {
+			/* after the turn the core runs nothing: no reply, no event */
+			buf_clear(smtp_server_output(o.s));
+			smtp_server_feed(o.s, "NOOP\r\n", 6);
+			if (smtp_server_output(o.s)->len != 0 || smtp_server_next(o.s, &ev))
+				abort();
+			break;
+		}
 		if (smtp_server_is_closing(o.s)) {
 			/* nothing runs after the end: feeding more yields no reply */
 			smtp_server_feed(o.s, "NOOP\r\n", 6);

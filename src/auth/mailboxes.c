@@ -352,7 +352,8 @@ warn_if_remote(struct loader *L, const struct smtp_mailbox *mb, const char *what
 {
 	char e[ESC_MAX];
 
-	if (!is_local(L->c, mb->domain))
+	if (!is_local(L->c, mb->domain) &&
+	    !config_is_odmr_domain(L->c, mb->domain, strlen(mb->domain)))
 		diag_warn(L->d, L->file, L->line,
 		    "%s domain '%s' is not a local domain: it receives no mail here", what,
 		    esc(e, span_cstr(mb->domain)));

@@ -195,6 +195,30 @@ check_delivery(struct loader *L)
 	}
 }
 
+/* A domain is delivered here or kept for its ODMR client, not both; and
+ * ATRN needs a listener where clients can log in. */
+static void
+check_odmr(struct loader *L)
+{
+	const struct config *c = L->c;
+	unsigned line = fixed_line(L, SEC_ODMR, K_ODMR_DOMAINS);
+	bool auth = false;
+	struct loader_quote q;
+
+	for (size_t i = 0; i < c->odmr.ndomains; i++)
+		if (config_is_local_domain(c, c->odmr.domains[i], strlen(c->odmr.domains[i])))
+			diag_error(L->d, L->file, line,
+			           "[odmr] domains: '%s' is also a local domain; a domain is either "
+			           "delivered here or kept for ATRN",
+			           loader_quote(&q, span_cstr(c->odmr.domains[i])));
+	for (size_t i = 0; i < c->nlisteners; i++)
+		auth |= c->listeners[i].auth != CONFIG_AUTH_NONE;
+	if (c->odmr.ndomains && !auth)
+		diag_warn(L->d, L->file, line,
+		          "[odmr] domains: no listener has auth, so no client can log in and send "
+		          "ATRN; their mail waits until it expires");
+}
+
 static void
 check_limits(struct loader *L)
 {
@@ -281,6 +305,7 @@ check_config(struct loader *L)
 		check_tls_files(L);
 	check_delivery(L);
 	check_limits(L);
+	check_odmr(L);
 	if (!L->client)
 		check_user(L);
 	/* Only for a config that will be used: no name look-up for a bad file. */

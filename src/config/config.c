@@ -380,6 +380,9 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nlocal_domains; i++)
 		free(c->local_domains[i]);
 	free(c->local_domains);
+	for (size_t i = 0; i < c->odmr.ndomains; i++)
+		free(c->odmr.domains[i]);
+	free(c->odmr.domains);
 	free(c->mailboxes.users);
 	free(c->mailboxes.aliases);
 	free(c->mailboxes.maildir);
@@ -396,6 +399,17 @@ config_is_local_domain(const struct config *c, const char *domain, size_t len)
 
 	for (size_t i = 0; i < c->nlocal_domains; i++)
 		if (span_eq_nocase(want, span_cstr(c->local_domains[i])))
+			return true;
+	return false;
+}
+
+bool
+config_is_odmr_domain(const struct config *c, const char *domain, size_t len)
+{
+	struct span want = span_make(domain, len);
+
+	for (size_t i = 0; i < c->odmr.ndomains; i++)
+		if (span_eq_nocase(want, span_cstr(c->odmr.domains[i])))
 			return true;
 	return false;
 }

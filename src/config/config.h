@@ -70,6 +70,13 @@ struct config {
 		char *resolver;            /* NULL: /etc/resolv.conf */
 	} dns;
 
+	/* postino extension: mail for these domains is accepted from anyone and
+	 * kept until their ODMR client (RFC 2645) logs in and sends ATRN */
+	struct {
+		char **domains;            /* lower-cased */
+		size_t ndomains;
+	} odmr;
+
 	struct {
 		uint16_t remote_port;      /* default 25 */
 		uint64_t retry_min, retry_max, queue_lifetime, warn_after; /* seconds */
@@ -99,6 +106,8 @@ struct config *config_default(void);
 const char *config_default_text(void);
 void config_free(struct config *c);
 
+/* True when domain (any case) is one of [odmr] domains. */
+bool config_is_odmr_domain(const struct config *c, const char *domain, size_t len);
 /* True when domain (any case) is one of the local domains. */
 bool config_is_local_domain(const struct config *c, const char *domain, size_t len);
 

@@ -57,6 +57,7 @@ static bool set_address(struct loader *, const struct key_def *, void *, struct 
 static bool set_tls(struct loader *, const struct key_def *, void *, struct span, unsigned);
 static bool set_auth(struct loader *, const struct key_def *, void *, struct span, unsigned);
 static bool set_domains(struct loader *, const struct key_def *, void *, struct span, unsigned);
+static bool set_odmr_domains(struct loader *, const struct key_def *, void *, struct span, unsigned);
 static bool set_maildir(struct loader *, const struct key_def *, void *, struct span, unsigned);
 static bool set_networks(struct loader *, const struct key_def *, void *, struct span, unsigned);
 static bool set_smarthost(struct loader *, const struct key_def *, void *, struct span, unsigned);
@@ -137,6 +138,12 @@ static const struct key_def limits_keys[] = {
                                     .min = 0, .max = UINT64_MAX, .range = "any size"),
 };
 
+/* postino extension: domains whose mail waits here for their ODMR client
+ * (RFC 2645 ATRN). */
+static const struct key_def odmr_keys[] = {
+    [K_ODMR_DOMAINS] = KEY("domains", set_odmr_domains, CFG(odmr.domains), NULL),
+};
+
 #define SECTION(n, k)                                                                              \
 	{                                                                                          \
 		.name = (n), .keys = (k), .nkeys = ARRAY_LEN(k)                                    \
@@ -151,6 +158,7 @@ static const struct section_def sections[SEC_COUNT] = {
     [SEC_DNS] = SECTION("dns", dns_keys),
     [SEC_DELIVERY] = SECTION("delivery", delivery_keys),
     [SEC_LIMITS] = SECTION("limits", limits_keys),
+    [SEC_ODMR] = SECTION("odmr", odmr_keys),
 };
 
 _Static_assert(ARRAY_LEN(limits_keys) <= LOADER_MAX_KEYS, "raise LOADER_MAX_KEYS");
@@ -351,54 +359,81 @@ next_word(struct span v, size_t *pos, struct span *w)
 }
 
 static void
-free_domains(struct config *c)
+free_list(char ***list, size_t *n)
 {
-	for (size_t i = 0; i < c->nlocal_domains; i++)
-		free(c->local_domains[i]);
-	free(c->local_domains);
-	c->local_domains = NULL;
-	c->nlocal_domains = 0;
+	for (size_t i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
 }
 
-/* Add one checked domain, lower-cased; a repeat is only worth a warning. */
 static bool
-add_domain(struct loader *L, const struct key_def *k, struct span w, unsigned line)
+in_list(char *const *list, size_t n, struct span w)
 {
-	struct config *c = L->c;
+	for (size_t i = 0; i < n; i++)
+		if (span_eq_nocase(w, span_cstr(list[i])))
+			return true;
+	return false;
+}
+
+/* Add one checked domain to list, lower-cased; a repeat is only worth a
+ * warning. */
+static bool
+add_domain(struct loader *L, const struct key_def *k, struct span w, unsigned line,
+    char ***list, size_t *n)
+{
 	struct loader_quote q;
 	char *lower;
 
 	if (!values_is_domain(w))
 		return key_error(L, k, line, "'%s' is not a domain name", loader_quote(&q, w));
-	if (config_is_local_domain(c, w.p, w.len)) {
+	if (in_list(*list, *n, w)) {
 		diag_warn(L->d, L->file, line, "%s %s: '%s' is listed twice", L->label, k->name,
 		          loader_quote(&q, w));
 		return true;
 	}
-	if (c->nlocal_domains == LOCAL_DOMAINS_MAX)
+	if (*n == LOCAL_DOMAINS_MAX)
 		return key_error(L, k, line, "more than %d domains", LOCAL_DOMAINS_MAX);
 	lower = xstrndup(w.p, w.len);
 	for (char *p = lower; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	c->local_domains =
-	    xreallocarray(c->local_domains, c->nlocal_domains + 1, sizeof *c->local_domains);
-	c->local_domains[c->nlocal_domains++] = lower;
+	*list = xreallocarray(*list, *n + 1, sizeof **list);
+	(*list)[(*n)++] = lower;
 	return true;
 }
 
 static bool
-set_domains(struct loader *L, const struct key_def *k, void *base, struct span v, unsigned line)
+set_domain_list(struct loader *L, const struct key_def *k, struct span v, unsigned line,
+    char ***list, size_t *n)
 {
 	size_t pos = 0;
 	struct span w;
 	bool ok = true;
 
-	free_domains(base);
+	free_list(list, n);
 	while (next_word(v, &pos, &w))
-		if (!add_domain(L, k, w, line))
+		if (!add_domain(L, k, w, line, list, n))
 			ok = false;
 	return ok;
+}
+
+static bool
+set_domains(struct loader *L, const struct key_def *k, void *base, struct span v, unsigned line)
+{
+	struct config *c = base;
+
+	return set_domain_list(L, k, v, line, &c->local_domains, &c->nlocal_domains);
+}
+
+static bool
+set_odmr_domains(struct loader *L, const struct key_def *k, void *base, struct span v,
+    unsigned line)
+{
+	struct config *c = base;
+
+	return set_domain_list(L, k, v, line, &c->odmr.domains, &c->odmr.ndomains);
 }
 
 static bool

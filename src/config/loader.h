@@ -25,6 +25,7 @@ enum {
 	SEC_DNS,
 	SEC_DELIVERY,
 	SEC_LIMITS,
+	SEC_ODMR,         /* postino extension: On-Demand Mail Relay, RFC 2645 */
 	SEC_COUNT
 };
 
@@ -57,6 +58,7 @@ enum {
 	K_LIMITS_MAX_ERRORS,
 	K_LIMITS_MIN_FREE_SPACE
 };
+enum { K_ODMR_DOMAINS };
 
 #define LOADER_MAX_KEYS 8
 

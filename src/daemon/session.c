@@ -68,6 +68,8 @@ struct session {
 	struct auth_job *auth;       /* a password check on a worker */
 	struct event *auth_timer;    /* delays the reply to a failed attempt */
 	char *auth_user;
+	char **atrn;                 /* ATRN accepted: these domains, then the hand-over */
+	size_t natrn;
 
 	/* the open transaction */
 	struct spool_writer *w;
@@ -90,6 +92,7 @@ struct commit {
 };
 
 static void process(struct session *s);
+static void session_free(struct session *s);
 static bool sender_owned(struct session *s, const struct smtp_path *p);
 static void flush_output(struct session *s);
 static void set_timeouts(struct session *s);
@@ -225,7 +228,12 @@ on_rcpt(struct session *s, const struct smtp_event *ev)
 	v = mailboxes_resolve(s->ctx->mb, s->ctx->cfg, m->local,
 	    ev->path->kind == SMTP_PATH_POSTMASTER ? "" : m->domain, &t, &nt);
 	if (v == MAILBOXES_REMOTE) {
-		if (!relay_allowed(s->ctx->cfg, s->local ? NULL : (struct sockaddr *)&s->peer,
+		/* an [odmr] domain takes mail from anyone: postino is its MX */
+		bool odmr = ev->path->kind == SMTP_PATH_MAILBOX &&
+		    config_is_odmr_domain(s->ctx->cfg, m->domain, strlen(m->domain));
+
+		if (!odmr &&
+		    !relay_allowed(s->ctx->cfg, s->local ? NULL : (struct sockaddr *)&s->peer,
 			s->auth_user != NULL)) {
 			log_info("%s smtp.rcpt session=%lu to=<%s> result=refused code=554 "
 				 "reason=relay_denied client=%s",
@@ -233,7 +241,7 @@ on_rcpt(struct session *s, const struct smtp_event *ev)
 			smtp_server_reject(s->smtp, 554, "5.7.1", "Relay access denied");
 			return;
 		}
-		if (s->ctx->remote &&
+		if (!odmr && s->ctx->remote &&
 		    remote_null_mx_known(s->ctx->remote, m->domain, (int64_t)time(NULL))) {
 			log_info("%s smtp.rcpt session=%lu to=<%s> result=refused code=556 "
 				 "reason=null_mx", qid(s), s->id, orig);
@@ -625,6 +633,92 @@ sender_owned(struct session *s, const struct smtp_path *p)
 	return ok;
 }
 
+/* ---- ATRN (RFC 2645, On-Demand Mail Relay) ---- */
+
+static void
+free_domains(char **d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(d[i]);
+	free(d);
+}
+
+/* The authenticated user may take the mail of [odmr] domains that are the
+ * domain of its own login (odmr@customer.example for customer.example); the
+ * request is all or nothing (450 when one domain is not its own). No
+ * domain named: its own. 453 when nothing waits, 451 while another ATRN
+ * has one of them. */
+static void
+on_atrn(struct session *s, const struct smtp_event *ev)
+{
+	const struct config *c = s->ctx->cfg;
+	const char *own = s->auth_user ? strrchr(s->auth_user, '@') : NULL;
+	char **dom = NULL;
+	size_t n = 0, waiting = 0, start = 0;
+	struct span a = ev->arg;
+
+	if (a.len == 0 && own) {
+		dom = xcalloc(1, sizeof *dom);
+		dom[n++] = xstrdup(own + 1);
+	}
+	for (size_t i = 0; a.len && i <= a.len; i++)
+		if (i == a.len || a.p[i] == ',') {
+			dom = xreallocarray(dom, n + 1, sizeof *dom);
+			dom[n++] = xstrndup(a.p + start, i - start);
+			start = i + 1;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (!own || strcasecmp(own + 1, dom[i]) != 0 ||
+		    !config_is_odmr_domain(c, dom[i], strlen(dom[i]))) {
+			log_info("- smtp.atrn session=%lu user=%s domain=%s result=refused code=450 "
+				 "reason=not_authorized", s->id, s->auth_user, dom[i]);
+			smtp_server_reject(s->smtp, 450, "4.7.1", "ATRN request refused");
+			free_domains(dom, n);
+			return;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (!s->ctx->remote || remote_atrn_busy(s->ctx->remote, dom[i])) {
+			log_info("- smtp.atrn session=%lu user=%s domain=%s result=refused code=451 "
+				 "reason=busy", s->id, s->auth_user, dom[i]);
+			smtp_server_reject(s->smtp, 451, "4.3.0", "Unable to process ATRN request now");
+			free_domains(dom, n);
+			return;
+		}
+	for (size_t i = 0; i < n; i++)
+		waiting += queue_waiting_for(s->ctx->queue, dom[i]);
+	if (waiting == 0) {
+		log_info("- smtp.atrn session=%lu user=%s result=refused code=453 reason=no_mail",
+		    s->id, s->auth_user);
+		smtp_server_reject(s->smtp, 453, "4.0.0", "You have no mail");
+		free_domains(dom, n);
+		return;
+	}
+	smtp_server_accept(s->smtp, NULL);
+	s->atrn = dom;
+	s->natrn = n;
+	log_info("- smtp.atrn session=%lu user=%s domains=%zu recipients=%zu result=reversed",
+	    s->id, s->auth_user, n, waiting);
+}
+
+/* After the 250 to ATRN: the connection goes to remote delivery, which waits
+ * for the client's 220 and sends it the waiting mail; the session ends here.
+ * Anything the client pipelined behind ATRN is dropped. */
+static void
+atrn_hand_over(struct session *s)
+{
+	struct bufferevent *bev = s->bev;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	flush_output(s);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	s->bev = NULL;
+	remote_atrn_start(s->ctx->remote, bev, s->tls, (const char *const *)s->atrn, s->natrn,
+	    s->addr);
+	for (size_t i = 0; i < s->natrn; i++)
+		queue_flush(s->ctx->queue, s->atrn[i]);
+	session_free(s);
+}
+
 /* ---- STARTTLS (RFC 3207) ---- */
 
 /* The 220 is queued: put a TLS filter over the socket. Whatever the client
@@ -699,6 +793,9 @@ on_event(struct session *s, const struct smtp_event *ev)
 	case SMTP_EV_AUTH_RESPONSE:
 		on_auth(s, ev);
 		break;
+	case SMTP_EV_ATRN:
+		on_atrn(s, ev);
+		break;
 	case SMTP_EV_QUIT:
 	case SMTP_EV_NONE:
 		break;
@@ -720,6 +817,7 @@ session_free(struct session *s)
 		s->auth->s = NULL;
 	auth_end(s);
 	free(s->auth_user);
+	free_domains(s->atrn, s->natrn);
 	if (s->auth_timer)
 		event_free(s->auth_timer);
 	tx_drop(s);
@@ -736,7 +834,8 @@ session_free(struct session *s)
 		event_free(s->data_timer);
 	if (s->linger)
 		event_free(s->linger);
-	bufferevent_free(s->bev);
+	if (s->bev)
+		bufferevent_free(s->bev);
 	smtp_server_free(s->smtp);
 	free(s);
 }
@@ -846,6 +945,10 @@ process(struct session *s)
 		got = smtp_server_next(s->smtp, &ev);
 		if (got)
 			on_event(s, &ev);
+		if (s->atrn) {
+			atrn_hand_over(s);
+			return;
+		}
 		flush_output(s);
 		if (smtp_server_is_closing(s->smtp))
 			s->closing = true;

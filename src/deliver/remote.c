@@ -45,8 +45,26 @@
 #define IDLE_PER_DOMAIN MAX_PER_DOMAIN   /* as many as may run at once */
 #define NULL_MX_MAX 256          /* domains remembered as publishing a null MX */
 #define NULL_MX_TTL 3600         /* seconds they are remembered */
+#define ATRN_GRACE 3             /* an ATRN connection with nothing to send ends */
 
 struct job;
+
+/* An ODMR client's connection after ATRN (RFC 2645): the jobs for its
+ * domains take turns on it. */
+struct atrn {
+	struct atrn *next;
+	struct remote *r;
+	char **domains;
+	size_t ndomains;
+	char peer[96];
+	struct bufferevent *bev;       /* NULL while a job has it */
+	struct smtp_client *c;
+	struct job *busy;              /* the job using the connection */
+	struct job *queue, **tail;     /* jobs waiting for it, in order */
+	struct event *grace;
+	bool ready, quitting;
+	unsigned long messages;
+};
 
 /* A connection at READY, waiting for the next message to its domain. */
 struct idle {
@@ -71,6 +89,7 @@ struct remote {
 	size_t nno_tls;
 	struct idle *idle;
 	unsigned nidle;
+	struct atrn *atrn;
 	struct null_mx {
 		char domain[256];
 		int64_t until;
@@ -107,6 +126,8 @@ struct job {
 	char host[256], addrtext[INET6_ADDRSTRLEN + 8];
 	char why[512], why_esc[16];    /* the last failure, for recipients left undecided */
 	bool why_perm;
+	struct atrn *atrn;             /* routed to an ODMR client's connection */
+	struct job *atrn_next;         /* in atrn->queue */
 };
 
 static void try_mx(struct job *j);
@@ -160,9 +181,39 @@ set_why(struct job *j, bool perm, const char *esc, const char *fmt, ...)
 	j->why_perm = perm;
 }
 
+static void atrn_lost(struct atrn *a, const char *why);
+
 static void
 drop_connection(struct job *j)
 {
+	struct atrn *a = j->atrn;
+
+	if (a && a->busy == j) {
+		/* the ODMR client's connection ends with this job */
+		a->busy = NULL;
+		j->atrn = NULL;
+		if (j->bev)
+			bufferevent_free(j->bev);
+		j->bev = NULL;
+		smtp_client_free(j->c);
+		j->c = NULL;
+		j->streaming = false;
+		atrn_lost(a, j->why[0] ? j->why : "connection lost");
+		return;
+	}
+	if (a) {
+		/* still waiting for its turn: leave the line */
+		struct job **pp;
+
+		for (pp = &a->queue; *pp && *pp != j; pp = &(*pp)->atrn_next)
+			;
+		if (*pp) {
+			*pp = j->atrn_next;
+			if (!*pp)
+				a->tail = pp;
+		}
+		j->atrn = NULL;
+	}
 	if (j->bev)
 		bufferevent_free(j->bev);
 	j->bev = NULL;
@@ -320,6 +371,8 @@ static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
 static void send_message(struct job *j);
+static void atrn_put(struct job *j);
+static bool atrn_route(struct job *j);
 
 /* Give j an idle connection to its domain, if there is one. */
 static bool
@@ -463,6 +516,10 @@ on_client_event(struct job *j, const struct smtp_client_event *ev)
 	case SMTP_CLIENT_EV_READY:
 		if (!j->sent_msg) {
 			send_message(j);
+		} else if (j->have_result && j->atrn) {
+			atrn_put(j);
+			finish(j);
+			return false;
 		} else if (j->have_result && idle_put(j)) {
 			finish(j);
 			return false;
@@ -484,6 +541,13 @@ on_client_event(struct job *j, const struct smtp_client_event *ev)
 	case SMTP_CLIENT_EV_CLOSED:
 	case SMTP_CLIENT_EV_ERROR:
 		if (j->have_result) {
+			finish(j);
+			return false;
+		}
+		if (j->atrn) {
+			set_why(j, false, ev->why.esc[0] ? ev->why.esc : "4.4.2",
+			    "the ODMR client %s ended the session: %s", j->host,
+			    ev->why.text ? ev->why.text : "");
 			finish(j);
 			return false;
 		}
@@ -788,6 +852,8 @@ start_job(struct job *j)
 	j->next = r->running;
 	r->running = j;
 	j->port = r->cfg->delivery.remote_port;
+	if (atrn_route(j))
+		return;
 	if (idle_take(j))
 		return;
 	if (use_smarthost(j)) {
@@ -795,6 +861,247 @@ start_job(struct job *j)
 		return;
 	}
 	j->q = dns_mx(r->dns, j->domain, on_mx, j);
+}
+
+/* ---- ODMR: delivery over a client's connection after ATRN (RFC 2645) ---- */
+
+static struct atrn *
+atrn_for(const struct remote *r, const char *domain)
+{
+	for (struct atrn *a = r->atrn; a; a = a->next)
+		for (size_t i = 0; i < a->ndomains; i++)
+			if (strcasecmp(a->domains[i], domain) == 0)
+				return a;
+	return NULL;
+}
+
+static void
+atrn_flush(struct atrn *a)
+{
+	struct buf *out = smtp_client_output(a->c);
+
+	if (out->len) {
+		bufferevent_write(a->bev, out->data, out->len);
+		buf_clear(out);
+	}
+}
+
+/* The connection is over (or never to be used again): the jobs waiting for
+ * it fail for now; their mail waits for the next ATRN. No job has it. */
+static void
+atrn_lost(struct atrn *a, const char *why)
+{
+	struct remote *r = a->r;
+	struct atrn **pp;
+
+	for (pp = &r->atrn; *pp && *pp != a; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = a->next;
+	log_info("- remote.atrn_end client=%s messages=%lu reason=\"%s\"", a->peer, a->messages,
+	    why);
+	while (a->queue) {
+		struct job *j = a->queue;
+
+		a->queue = j->atrn_next;
+		j->atrn = NULL;
+		set_why(j, false, "4.4.2", "the ODMR client's connection ended before this message");
+		finish(j);
+	}
+	event_free(a->grace);
+	if (a->bev)
+		bufferevent_free(a->bev);
+	smtp_client_free(a->c);
+	for (size_t i = 0; i < a->ndomains; i++)
+		free(a->domains[i]);
+	free(a->domains);
+	free(a);
+}
+
+/* Give the connection to j, at READY: its message goes out now. */
+static void
+atrn_take(struct atrn *a, struct job *j)
+{
+	evtimer_del(a->grace);
+	a->busy = j;
+	j->bev = a->bev;
+	j->c = a->c;
+	a->bev = NULL;
+	a->c = NULL;
+	bufferevent_setcb(j->bev, on_read, on_write, on_event, j);
+	log_info("%s remote.atrn client=%s", j->env->id, a->peer);
+	send_message(j);
+	drive(j);
+}
+
+/* The next waiting job, or a few seconds' grace before QUIT. */
+static void
+atrn_next(struct atrn *a)
+{
+	struct timeval tv = { ATRN_GRACE, 0 };
+	struct job *j = a->queue;
+
+	if (a->busy || !a->ready || a->quitting)
+		return;
+	if (!j) {
+		evtimer_add(a->grace, &tv);
+		return;
+	}
+	a->queue = j->atrn_next;
+	if (!a->queue)
+		a->tail = &a->queue;
+	atrn_take(a, j);
+}
+
+static void atrn_read(struct bufferevent *bev, void *arg);
+static void atrn_event(struct bufferevent *bev, short what, void *arg);
+
+/* j's message is done and the session is at READY: back to the line. */
+static void
+atrn_put(struct job *j)
+{
+	struct atrn *a = j->atrn;
+
+	a->bev = j->bev;
+	a->c = j->c;
+	j->bev = NULL;
+	j->c = NULL;
+	j->atrn = NULL;
+	a->busy = NULL;
+	a->messages++;
+	bufferevent_setcb(a->bev, atrn_read, NULL, atrn_event, a);
+	bufferevent_set_timeouts(a->bev, NULL, NULL);
+	atrn_next(a);
+}
+
+/* start_job: a job for a domain an ATRN connection carries waits for it;
+ * one for an [odmr] domain without one fails for now. */
+static bool
+atrn_route(struct job *j)
+{
+	struct remote *r = j->r;
+	struct atrn *a = atrn_for(r, j->domain);
+
+	if (!a) {
+		if (!config_is_odmr_domain(r->cfg, j->domain, strlen(j->domain)))
+			return false;
+		set_why(j, false, "4.4.1", "waiting for the ODMR client of %s to connect and send ATRN",
+		    j->domain);
+		finish(j);
+		return true;
+	}
+	j->atrn = a;
+	snprintf(j->host, sizeof j->host, "%s", a->peer);
+	snprintf(j->addrtext, sizeof j->addrtext, "%.*s", (int)sizeof j->addrtext - 1, a->peer);
+	if (a->ready && !a->busy && !a->quitting) {
+		atrn_take(a, j);
+		return true;
+	}
+	j->atrn_next = NULL;
+	*a->tail = j;
+	a->tail = &j->atrn_next;
+	return true;
+}
+
+static void
+atrn_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct atrn *a = arg;
+	struct timeval tv = { 10, 0 };
+
+	if (a->busy || a->queue)
+		return;
+	if (a->quitting) {
+		atrn_lost(a, "no reply to QUIT");
+		return;
+	}
+	a->quitting = true;
+	smtp_client_quit(a->c);
+	atrn_flush(a);
+	evtimer_add(a->grace, &tv);
+}
+
+/* The client's greeting and EHLO reply, or what it says while the
+ * connection waits: drive the client session. */
+static void
+atrn_read(struct bufferevent *bev, void *arg)
+{
+	struct atrn *a = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	for (;;) {
+		struct smtp_client_event ev;
+		struct evbuffer_iovec v;
+		size_t used = 0;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
+			used = smtp_client_feed(a->c, v.iov_base, v.iov_len);
+			evbuffer_drain(in, used);
+		}
+		if (!smtp_client_next(a->c, &ev)) {
+			if (used == 0)
+				break;
+			continue;
+		}
+		if (ev.type == SMTP_CLIENT_EV_READY) {
+			atrn_flush(a);
+			bufferevent_set_timeouts(a->bev, NULL, NULL);
+			a->ready = true;
+			atrn_next(a);
+			return;
+		}
+		if (ev.type == SMTP_CLIENT_EV_CLOSED || ev.type == SMTP_CLIENT_EV_ERROR) {
+			atrn_lost(a, a->quitting && ev.why.status == SMTP_STATUS_OK ? "done"
+			    : ev.why.text                                          ? ev.why.text
+										    : "closed");
+			return;
+		}
+	}
+	atrn_flush(a);
+	{
+		struct timeval tv = { (time_t)smtp_client_timeout(a->c), 0 };
+
+		if (tv.tv_sec)
+			bufferevent_set_timeouts(a->bev, &tv, &tv);
+	}
+}
+
+static void
+atrn_event(struct bufferevent *bev, short what, void *arg)
+{
+	atrn_lost(arg, (what & BEV_EVENT_TIMEOUT) ? "timeout" : "connection lost");
+}
+
+void
+remote_atrn_start(struct remote *r, struct bufferevent *bev, bool tls,
+    const char *const *domains, size_t n, const char *peer)
+{
+	struct atrn *a = xcalloc(1, sizeof *a);
+	struct smtp_client_conf cc = { r->cfg->server.hostname, false, tls };
+	struct timeval tv = { SMTP_CLIENT_TIMEOUT_INITIAL, 0 };
+
+	a->r = r;
+	a->domains = xcalloc(n, sizeof *a->domains);
+	for (size_t i = 0; i < n; i++)
+		a->domains[a->ndomains++] = xstrdup(domains[i]);
+	snprintf(a->peer, sizeof a->peer, "%s", peer);
+	a->bev = bev;
+	a->c = smtp_client_new(&cc);
+	a->tail = &a->queue;
+	a->grace = evtimer_new(r->base, atrn_grace, a);
+	a->next = r->atrn;
+	r->atrn = a;
+	log_info("- remote.atrn_start client=%s domain=%s%s", a->peer, a->domains[0],
+	    n > 1 ? " (and more)" : "");
+	bufferevent_setcb(bev, atrn_read, NULL, atrn_event, a);
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+bool
+remote_atrn_busy(const struct remote *r, const char *domain)
+{
+	return atrn_for(r, domain) != NULL;
 }
 
 /* ---- public ---- */
@@ -882,6 +1189,9 @@ remote_free(struct remote *r)
 {
 	if (!r)
 		return;
+	for (struct job *j = r->running; j; j = j->next)
+		if (!j->why[0])
+			set_why(j, false, "4.3.2", "shutting down");
 	while (r->running)
 		finish(r->running);
 	while (r->waiting) {
@@ -896,6 +1206,8 @@ remote_free(struct remote *r)
 	}
 	while (r->idle)
 		idle_free(r->idle);
+	while (r->atrn)
+		atrn_lost(r->atrn, "shutting down");
 	dns_free(r->dns);
 	SSL_CTX_free(r->tls);
 	free(r->no_tls);

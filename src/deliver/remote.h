@@ -18,6 +18,7 @@
 #include "deliver/maildir.h"
 #include "spool/spool.h"
 
+struct bufferevent;
 struct event_base;
 struct remote;
 
@@ -48,6 +49,18 @@ void remote_deliver(struct remote *r, const struct spool_envelope *env, const si
 /* True when a look-up found that domain publishes a null MX (RFC 7505) in
  * the last hour: RCPT can refuse it at once with 556 5.1.10. */
 bool remote_null_mx_known(const struct remote *r, const char *domain, int64_t now);
+
+/* On-Demand Mail Relay (RFC 2645). bev is a connection on which ATRN was
+ * just accepted (TLS on it already when tls); it is taken. Remote delivery
+ * waits for the client's 220, then sends it every message routed to
+ * domains[0..n) (copied), one after another, and ends with QUIT once none
+ * has come for a few seconds. Until then mail for those domains goes
+ * nowhere else. peer names the client in logs. Mail for an [odmr] domain
+ * with no such connection fails temporarily ("waiting for ATRN"). */
+void remote_atrn_start(struct remote *r, struct bufferevent *bev, bool tls,
+    const char *const *domains, size_t n, const char *peer);
+/* True while an ATRN connection carries domain's mail. */
+bool remote_atrn_busy(const struct remote *r, const char *domain);
 
 /* Deliveries in flight. */
 unsigned remote_active(const struct remote *r);

@@ -711,6 +711,24 @@ queue_flush(struct queue *q, const char *domain)
 	}
 }
 
+size_t
+queue_waiting_for(const struct queue *q, const char *domain)
+{
+	size_t n = 0;
+
+	for (const struct entry *e = q->head; e; e = e->next) {
+		if (e->held)
+			continue;
+		for (size_t i = 0; i < e->env->nrcpts; i++) {
+			const struct spool_rcpt *r = &e->env->rcpts[i];
+			const char *at = strrchr(r->address, '@');
+
+			n += r->state == SPOOL_RCPT_PENDING && at && strcasecmp(at + 1, domain) == 0;
+		}
+	}
+	return n;
+}
+
 static struct entry *
 find(const struct queue *q, const char *id)
 {

@@ -31,6 +31,9 @@ void queue_set_config(struct queue *q, const struct config *cfg);
 void queue_add(struct queue *q, struct spool_envelope *env);
 /* Make every waiting recipient for domain (NULL: all) due now (ETRN, flush). */
 void queue_flush(struct queue *q, const char *domain);
+/* Recipients still to deliver (pending, in a message not on hold) whose
+ * domain is domain (any case). */
+size_t queue_waiting_for(const struct queue *q, const char *domain);
 /* Each message, in no particular order (for `postino queue list`). */
 void queue_foreach(const struct queue *q,
     void (*cb)(void *arg, const struct spool_envelope *env, bool held, bool running), void *arg);

@@ -17,5 +17,7 @@
 #define SMTP_DATA_CHUNK 16384
 /* Digits of a BDAT chunk size (RFC 3030 2: 1*DIGIT; 20 covers 2^64). */
 #define SMTP_BDAT_DIGITS_MAX 20
+/* domains in one ATRN command (a 512-octet line holds about 100) */
+#define SMTP_ATRN_DOMAINS_MAX 64
 
 #endif

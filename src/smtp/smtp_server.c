@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smtp/chars.h"
 #include "smtp/limits.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -24,6 +25,7 @@ enum state {
 	S_BDAT,      /* inside a BDAT chunk */
 	S_TLS_WAIT,  /* 220 to STARTTLS sent: input is discarded until the handshake */
 	S_AUTH,      /* a SASL exchange: lines are responses, not commands */
+	S_REVERSED,  /* 250 to ATRN sent: the owner is the SMTP client now */
 	S_CLOSED,
 };
 
@@ -205,7 +207,7 @@ cmd_helo_common(struct smtp_server *s, struct span arg, bool esmtp)
 	if (s->conf.starttls && !s->tls)
 		buf_append_str(&s->out, "250-STARTTLS\r\n");
 	if (s->conf.auth && s->tls)
-		buf_append_str(&s->out, "250-AUTH PLAIN LOGIN\r\n");
+		buf_append_str(&s->out, "250-AUTH PLAIN LOGIN\r\n250-ATRN\r\n");
 	buf_append_str(&s->out, "250-ETRN\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
 				"250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n");
 }
@@ -505,6 +507,66 @@ cmd_etrn(struct smtp_server *s, struct span arg)
 	set_event_args(s, arg, span_make("", 0));
 }
 
+/* RFC 2645 5.2.1: domain = sub-domain 1*("." sub-domain), letters, digits
+ * and inner hyphens. */
+static bool
+atrn_domain_ok(struct span d)
+{
+	size_t labels = 0, len = 0;
+
+	if (d.len == 0 || d.len > SMTP_DOMAIN_MAX)
+		return false;
+	for (size_t i = 0; i <= d.len; i++) {
+		if (i == d.len || d.p[i] == '.') {
+			if (len == 0 || len > 63 || d.p[i - 1] == '-' || d.p[i - len] == '-')
+				return false;
+			labels++;
+			len = 0;
+		} else if (is_letdig((unsigned char)d.p[i]) || d.p[i] == '-') {
+			len++;
+		} else {
+			return false;
+		}
+	}
+	return labels >= 2;
+}
+
+/* RFC 2645: "ATRN" [SP domain *("," domain)], only once authenticated. */
+static void
+cmd_atrn(struct smtp_server *s, struct span arg)
+{
+	size_t start = 0, n = 0;
+
+	arg = span_trim(arg);
+	if (!s->conf.auth) {
+		reply_error(s, 502, "5.5.1", "Error: ATRN is not offered here");
+		return;
+	}
+	if (s->state == S_INIT) {
+		reply_error(s, 503, "5.5.1", "Error: send EHLO first");
+		return;
+	}
+	if (in_transaction(s)) {
+		reply_error(s, 503, "5.5.1", "Error: ATRN inside a mail transaction");
+		return;
+	}
+	if (!s->auth_user) {
+		reply_error(s, 530, "5.7.0", "Authentication required");
+		return;
+	}
+	for (size_t i = 0; i <= arg.len && arg.len; i++) {
+		if (i < arg.len && arg.p[i] != ',')
+			continue;
+		if (!atrn_domain_ok(span_make(arg.p + start, i - start)) || ++n > SMTP_ATRN_DOMAINS_MAX) {
+			reply_error(s, 501, "5.5.4", "Syntax: ATRN [domain[,domain...]]");
+			return;
+		}
+		start = i + 1;
+	}
+	raise_event(s, SMTP_EV_ATRN, true);
+	set_event_args(s, arg, span_make("", 0));
+}
+
 static void
 cmd_starttls(struct smtp_server *s, struct span arg)
 {
@@ -582,7 +644,7 @@ static const struct command commands[] = {
 	{ "RSET", cmd_rset }, { "NOOP", cmd_noop }, { "QUIT", cmd_quit },
 	{ "VRFY", cmd_vrfy }, { "EXPN", cmd_expn }, { "HELP", cmd_help },
 	{ "TURN", cmd_turn }, { "ETRN", cmd_etrn }, { "STARTTLS", cmd_starttls },
-	{ "AUTH", cmd_auth },
+	{ "AUTH", cmd_auth }, { "ATRN", cmd_atrn },
 };
 
 /* Run one complete command line (CRLF removed). */
@@ -830,7 +892,8 @@ smtp_server_feed(struct smtp_server *s, const char *p, size_t n)
 		switch (s->state) {
 		case S_CLOSED:
 		case S_TLS_WAIT:
-			return n;  /* nothing after QUIT/421/STARTTLS is ever run */
+		case S_REVERSED:
+			return n;  /* nothing after QUIT/421/STARTTLS/ATRN is ever run */
 		case S_DATA:
 			i += data_input(s, p + i, n - i);
 			break;
@@ -845,7 +908,7 @@ smtp_server_feed(struct smtp_server *s, const char *p, size_t n)
 	/* a zero-length chunk completes without input */
 	if (s->state == S_BDAT && s->bdat_left == 0 && !blocked(s))
 		chunk_done(s);
-	if (s->state == S_TLS_WAIT || s->state == S_CLOSED)
+	if (s->state == S_TLS_WAIT || s->state == S_CLOSED || s->state == S_REVERSED)
 		return n;
 	return i;
 }
@@ -879,6 +942,10 @@ accept_verdict(struct smtp_server *s, const char *text)
 	case SMTP_EV_DATA_END:
 		reply(s, 250, "2.0.0", "%s", text ? text : "Ok");
 		tx_clear(s);
+		break;
+	case SMTP_EV_ATRN:
+		reply(s, 250, "2.0.0", "%s", text ? text : "OK now reversing the connection");
+		s->state = S_REVERSED;
 		break;
 	case SMTP_EV_AUTH:
 	case SMTP_EV_AUTH_RESPONSE:

@@ -51,6 +51,12 @@ enum smtp_event_type {
 	                        smtp_server_set_authenticated, or reject (e.g. 535 5.7.8) */
 	SMTP_EV_AUTH_RESPONSE, /* VERDICT: ev.arg one response line to the last challenge;
 	                        answered as SMTP_EV_AUTH */
+	SMTP_EV_ATRN,        /* VERDICT (RFC 2645), only once authenticated: ev.arg the
+	                        domains ("a.example,b.example", checked; empty: none named).
+	                        Accept: "250 OK now reversing the connection" goes out and
+	                        the core takes no more input (what was pipelined behind ATRN
+	                        is discarded): send the output, drop unread input, then run
+	                        the SMTP client on the connection. Or reject (450, 451, 453) */
 	SMTP_EV_QUIT,        /* the 221 (or 421) is in the output: send it, then close */
 };
 

@@ -566,8 +566,16 @@ class Postino:
         return send_message(self.port, sender, rcpts, content, mail_params)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so fixtures know a test failed."""
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
 @pytest.fixture
-def postino_factory():
+def postino_factory(request):
     """make(config={section: {key: value}}, users=[...], aliases={...},
     start=True, wrapper=[...], env={...}) -> Postino. Every daemon is stopped
     with SIGTERM at teardown, must exit 0 and leave no sanitizer report. Their
@@ -600,6 +608,10 @@ def postino_factory():
         if san:
             problems.append(f"{p.root.name}: sanitizer/panic output:\n" + "\n".join(san[:20]))
     logs = "\n".join(f"--- {p.log_path}:\n{p.read_log()[-4000:]}" for p in made)
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        # the test failed: its daemons' logs go with the report
+        rep.sections.append(("postino logs", logs))
     shutil.rmtree(tmp_path, ignore_errors=True)
     if problems:
         pytest.fail("\n".join(problems) + "\n" + logs, pytrace=False)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "dialog_driver.h"
+#include "util/xalloc.h"
 #include "smtp/smtp_server.h"
 
 static const char *dialog_dir = "tests/dialog";
@@ -86,7 +87,8 @@ feed_all(struct smtp_server *s, const char *p)
 	while (n) {
 		size_t used = smtp_server_feed(s, p, n);
 
-		assert_true(used > 0);
+		if (used == 0)
+		fail_msg("core stalled on: %s", p);
 		p += used;
 		n -= used;
 	}
@@ -207,6 +209,96 @@ test_protocol_names(void **state)
 	smtp_server_free(s);
 }
 
+/* The last reply line in the output starts with want. */
+static void
+assert_last_reply(struct smtp_server *s, const char *want)
+{
+	struct buf *out = smtp_server_output(s);
+	char *text = xstrndup(out->data, out->len);
+	char *last = text;
+
+	for (char *p = text; *p; p++)
+		if (p[0] == '\n' && p[1])
+			last = p + 1;
+	if (strncmp(last, want, strlen(want)) != 0)
+		fail_msg("last reply '%s', want '%s...'", last, want);
+	free(text);
+	buf_clear(out);
+}
+
+/* RFC 2645: ATRN only after AUTH, outside a transaction, with domains of at
+ * least two labels separated by commas; accepted, the core runs nothing more
+ * (what was pipelined behind it is dropped). */
+static void
+test_atrn(void **state)
+{
+	struct smtp_server_conf c = base_conf;
+	struct smtp_server *s;
+	struct smtp_event ev;
+	const char *in = "ATRN a.example,b.example\r\nMAIL FROM:<x@y.example>\r\n";
+
+	s = smtp_server_new(&c);
+	feed_all(s, "EHLO x\r\n");
+	assert_null(strstr(smtp_server_output(s)->data, "ATRN"));
+	buf_clear(smtp_server_output(s));
+	feed_all(s, "ATRN a.example\r\n");
+	assert_last_reply(s, "502 5.5.1");
+	smtp_server_free(s);
+
+	c.auth = true;
+	c.starttls = true;
+	s = smtp_server_new(&c);
+	smtp_server_tls_started(s);
+	feed_all(s, "EHLO x\r\n");
+	assert_non_null(strstr(smtp_server_output(s)->data, "250-ATRN\r\n"));
+	buf_clear(smtp_server_output(s));
+	feed_all(s, "ATRN a.example\r\n");
+	assert_last_reply(s, "530 5.7.0");
+	smtp_server_set_authenticated(s, "odmr@a.example");
+	for (const char *const *bad = (const char *const[]){ "ATRN a\r\n", "ATRN a.example,\r\n",
+		 "ATRN ,a.example\r\n", "ATRN a.example, b.example\r\n", "ATRN -a.example\r\n",
+		 "ATRN a-.example\r\n", "ATRN a..example\r\n", "ATRN a_b.example\r\n", NULL };
+	     *bad; bad++) {
+		feed_all(s, *bad);
+		assert_last_reply(s, "501 5.5.4");
+	}
+	smtp_server_feed(s, "MAIL FROM:<x@y.example>\r\n", 25);
+	assert_true(smtp_server_next(s, &ev));
+	assert_int_equal(ev.type, SMTP_EV_MAIL);
+	smtp_server_accept(s, NULL);
+	feed_all(s, "ATRN a.example\r\n");
+	assert_last_reply(s, "503 5.5.1");
+	feed_all(s, "RSET\r\n");
+	while (smtp_server_next(s, &ev))
+		;
+	buf_clear(smtp_server_output(s));
+	/* refused by the owner: the session goes on */
+	feed_all(s, "ATRN\r\n");
+	assert_true(smtp_server_next(s, &ev));
+	assert_int_equal(ev.type, SMTP_EV_ATRN);
+	assert_int_equal(ev.arg.len, 0);
+	smtp_server_reject(s, 453, "4.0.0", "You have no mail");
+	assert_last_reply(s, "453 4.0.0 You have no mail");
+	feed_all(s, "NOOP\r\n");
+	assert_last_reply(s, "250");
+	/* accepted: the pipelined MAIL is never run */
+	assert_int_equal(smtp_server_feed(s, in, strlen(in)), strlen("ATRN a.example,b.example\r\n"));
+	assert_true(smtp_server_next(s, &ev));
+	assert_int_equal(ev.type, SMTP_EV_ATRN);
+	assert_int_equal(ev.arg.len, strlen("a.example,b.example"));
+	assert_memory_equal(ev.arg.p, "a.example,b.example", ev.arg.len);
+	smtp_server_accept(s, NULL);
+	assert_false(smtp_server_next(s, &ev));
+	assert_last_reply(s, "250 2.0.0 OK now reversing the connection");
+	in += strlen("ATRN a.example,b.example\r\n");
+	assert_int_equal(smtp_server_feed(s, in, strlen(in)), strlen(in));
+	assert_int_equal(smtp_server_feed(s, "220 hi\r\n", 8), 8);
+	assert_false(smtp_server_next(s, &ev));
+	assert_int_equal(smtp_server_output(s)->len, 0);
+	assert_false(smtp_server_is_closing(s));
+	smtp_server_free(s);
+}
+
 static void
 test_output_backpressure(void **state)
 {
@@ -232,6 +324,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_protocol_names),
 		cmocka_unit_test(test_output_backpressure),
+		cmocka_unit_test(test_atrn),
 	};
 
 	if (argc > 1)
