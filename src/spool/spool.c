@@ -1,11 +1,12 @@
 /* spool.c - the durable message store.
  * Owns: the spool layout (lock, tmp/, msg/, corrupt/), queue IDs, the durable
- * write (tmp/ file, fdatasync, rename into msg/, fsync of msg/), per-recipient
- * update records, removal, and envelope copies. Byte layout: spool_format.c;
- * recovery after a restart: spool_recover.c.
+ * write (msg/ file with its header last, fdatasync, fsync of msg/),
+ * per-recipient update records, removal, and envelope copies. Byte layout:
+ * spool_format.c; recovery after a restart: spool_recover.c.
  * Leaves: when to deliver or retry (queue/), delivery itself (deliver/).
- * Invariant: a file appears in msg/ only complete and fdatasynced, and
- * commit reports success only after msg/ itself was fsynced. */
+ * Invariant: commit reports success only after the whole file, header
+ * included, was fdatasynced and msg/ fsynced. Until its commit a file's
+ * header is zeros: recovery removes such a file as never acknowledged. */
 #include "spool/spool.h"
 
 #include <errno.h>
@@ -30,7 +31,7 @@
 
 struct spool_writer {
 	struct spool *s;
-	int fd;                /* tmp/<id>, O_WRONLY */
+	int fd;                /* msg/<id>, O_WRONLY */
 	char id[SPOOL_ID_LEN + 1];
 	uint64_t off;          /* content bytes already written to the file */
 	uint32_t crc;          /* CRC-32C of those bytes */
@@ -244,17 +245,16 @@ make_id(struct spool *s, char *id)
 	id[SPOOL_ID_LEN] = '\0';
 }
 
-/* Create tmp/<new ID>, skipping IDs already in tmp/ (O_EXCL) or msg/. */
+/* Create msg/<new ID>, skipping IDs taken (O_EXCL). Its header stays zeros
+ * until the commit writes it. */
 static int
-create_tmp(struct spool *s, char *id)
+create_file(struct spool *s, char *id)
 {
 	for (int i = 0; i < ID_TRIES; i++) {
 		int fd;
 
 		make_id(s, id);
-		if (faccessat(s->msgfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		fd = openat(s->tmpfd, id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		fd = openat(s->msgfd, id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 		    0600);
 		if (fd != -1 || errno != EEXIST)
 			return fd;
@@ -267,7 +267,7 @@ struct spool_writer *
 spool_writer_new(struct spool *s, char *id)
 {
 	struct spool_writer *w;
-	int fd = create_tmp(s, id);
+	int fd = create_file(s, id);
 
 	if (fd == -1)
 		return NULL;
@@ -332,16 +332,16 @@ spool_writer_write(struct spool_writer *w, const void *p, size_t n)
 	return 0;
 }
 
-/* Close (if open), unlink tmp/<id> and free w. */
+/* Close (if open), unlink msg/<id> when asked, and free w. */
 static void
-writer_free(struct spool_writer *w, bool unlink_tmp)
+writer_free(struct spool_writer *w, bool unlink_file)
 {
 	struct spool *s = w->s;
 
 	if (w->fd != -1)
 		(void)close(w->fd);
-	if (unlink_tmp)
-		(void)unlinkat(s->tmpfd, w->id, 0);
+	if (unlink_file)
+		(void)unlinkat(s->msgfd, w->id, 0);
 	pthread_mutex_lock(&s->mu);
 	s->nwriters--;
 	pthread_mutex_unlock(&s->mu);
@@ -384,17 +384,20 @@ out:
 }
 
 /*
- * The commit point is the rename into msg/: before it the file is in tmp/,
- * which recovery empties; after the fsync of msg/ it survives any crash.
- * ext4 makes a rename atomic, so after a crash the entry is in exactly one
- * of the two directories; elsewhere a stale tmp/ name may stay, and
- * recovery's unlink of it only drops a link count.
+ * The file was created in msg/ when the transaction began, with a header of
+ * zeros; the commit writes the envelope, then the header, and makes both
+ * durable. One fdatasync commits the file and, in the same ext4 journal
+ * transaction, its directory entry made earlier, so the fsync of msg/ that
+ * SPEC asks for finds nothing left to write (a tmp/ file renamed into msg/
+ * after its fdatasync cost a second journal commit per message). A crash
+ * before the commit leaves a file whose header is zeros, or whose checksums
+ * fail: recovery removes the first and moves the second aside; neither was
+ * acknowledged.
  */
 int
 spool_writer_commit(struct spool_writer *w, const struct spool_envelope *env)
 {
 	struct spool *s = w->s;
-	bool renamed = false;
 	int rc = -1, saved, fd;
 
 	if (strcmp(env->id, w->id) != 0 || env->nrcpts == 0) {
@@ -405,26 +408,16 @@ spool_writer_commit(struct spool_writer *w, const struct spool_envelope *env)
 		goto out;
 	fd = w->fd;
 	w->fd = -1;
-	if (close(fd) == -1)
-		goto out;
-	if (spool_rename_noreplace(s->tmpfd, w->id, s->msgfd, w->id) == -1)
-		goto out;
-	renamed = true;
-	/* Concurrent commits each fsync msg/: the file system batches them
-	 * (ext4 joins them into one journal commit). A user-space group
-	 * commit of this fsync measured slower on journaled ext4. */
-	if (fsync(s->msgfd) == -1)
+	if (close(fd) == -1 || fsync(s->msgfd) == -1)
 		goto out;
 	rc = 0;
 out:
 	saved = errno;
-	/* Not committed: remove what is left, so no message appears later.
-	 * (If the fsync of msg/ failed, the message may survive a crash and be
+	/* Not committed: remove the file, so no message appears later. (If
+	 * only the fsync of msg/ failed, the message may survive a crash and be
 	 * delivered although the client was told to retry: a duplicate, never
 	 * a loss.) */
-	if (rc == -1 && renamed)
-		(void)unlinkat(s->msgfd, w->id, 0);
-	writer_free(w, rc == -1 && !renamed);
+	writer_free(w, rc == -1);
 	errno = saved;
 	return rc;
 }

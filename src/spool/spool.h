@@ -106,7 +106,8 @@ int spool_open_content(struct spool *s, const char *id, int *fd, off_t *offset, 
  * <spool>/corrupt/ and reported through bad(arg, path, reason). Returns the
  * number of messages, -1 with errno when the spool cannot be read at all.
  * Messages come in queue ID order (oldest first). Call it at start-up,
- * before any writer exists: tmp/ is emptied only while no writer is open,
+ * before any writer exists: files whose header is still zeros (uncommitted
+ * writes) are deleted, and tmp/ emptied, only while no writer is open,
  * and a message committed while it runs may or may not be passed to cb. A
  * last update record torn by a crash is dropped (the state before it
  * stands) and cut off the file. A file that cannot be read for a reason

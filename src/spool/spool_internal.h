@@ -13,7 +13,7 @@
 struct spool {
 	char *dir;
 	int dirfd, lockfd;     /* <spool>/ and the flock()ed <spool>/lock */
-	int tmpfd;             /* tmp/: files being written, never messages */
+	int tmpfd;             /* tmp/: where earlier versions wrote; emptied at start */
 	int msgfd;             /* msg/: committed messages, one file each */
 	int corruptfd;         /* corrupt/: files recovery could not read */
 	int holdfd;            /* hold/: an empty file per message put on hold */

@@ -1,7 +1,8 @@
 /* spool_recover.c - bringing the spool back after a restart or crash.
- * Owns: emptying tmp/ (never-committed writes), the strict load of every
- * msg/ file, moving unreadable files to corrupt/, and cutting a torn last
- * update record off its file.
+ * Owns: removing never-committed writes (msg/ files whose header is still
+ * zeros, and anything in tmp/, where earlier versions wrote), the strict load
+ * of every msg/ file, moving unreadable files to corrupt/, and cutting a torn
+ * last update record off its file.
  * Leaves: the byte format (spool_format.c); what happens to the messages
  * (the caller's callback: the queue schedules them).
  * Also: spool_load, the same strict load for one message.
@@ -28,7 +29,13 @@
 #define READ_CHUNK 65536
 #define CORRUPT_TRIES 1000  /* corrupt/<id>.<n> names tried when <id> is taken */
 
-enum load_result { LOAD_OK, LOAD_GONE, LOAD_CORRUPT, LOAD_IOERR };
+enum load_result {
+	LOAD_OK,
+	LOAD_GONE,
+	LOAD_INCOMPLETE,   /* header still zeros: a write that never committed */
+	LOAD_CORRUPT,
+	LOAD_IOERR
+};
 
 /* One file being loaded. */
 struct load {
@@ -138,6 +145,13 @@ load_header(struct spool *s, struct load *ld)
 		ld->err = errno;
 		return LOAD_IOERR;
 	}
+	/* the commit writes the header last: zeros (or nothing) there means
+	 * the client never had its 250 */
+	for (ssize_t i = 0;; i++)
+		if (i == r)
+			return LOAD_INCOMPLETE;
+		else if (hdr[i] != 0)
+			break;
 	if (r != (ssize_t)sizeof hdr || spool_format_hdr_get(hdr, &ld->h) == -1) {
 		ld->why = "bad header";
 		return LOAD_CORRUPT;
@@ -301,6 +315,22 @@ move_aside(struct spool *s, const char *name)
 	return NULL;
 }
 
+/* A write that never committed (its client was never told 250): gone,
+ * unless a writer started meanwhile may own it. */
+static void
+remove_incomplete(struct spool *s, const char *name)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->nwriters == 0) {
+		if (unlinkat(s->msgfd, name, 0) == 0)
+			log_info("%s spool.incomplete_removed note=\"never committed, never "
+				 "acknowledged\"", name);
+		else if (errno != ENOENT)
+			log_warn("%s spool.incomplete_unlink_failed errno=%d", name, errno);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* Report one file that was not loaded, moving it aside when it is bad. */
 static void
 report_bad(struct spool *s, const struct load *ld, enum load_result r,
@@ -346,7 +376,7 @@ spool_load(struct spool *s, const char *id, struct spool_envelope **out, const c
 	}
 	if (r == LOAD_CORRUPT)
 		*why = ld.why;
-	errno = r == LOAD_GONE ? ENOENT : r == LOAD_CORRUPT ? EBADMSG : ld.err;
+	errno = r == LOAD_GONE || r == LOAD_INCOMPLETE ? ENOENT : r == LOAD_CORRUPT ? EBADMSG : ld.err;
 	return -1;
 }
 
@@ -368,6 +398,8 @@ spool_recover(struct spool *s, void (*cb)(void *arg, struct spool_envelope *env)
 		if (r == LOAD_OK) {
 			cb(arg, ld.env);
 			count++;
+		} else if (r == LOAD_INCOMPLETE) {
+			remove_incomplete(s, ld.name);
 		} else if (r != LOAD_GONE) {
 			report_bad(s, &ld, r, bad, arg);
 		}

@@ -189,16 +189,21 @@ def test_corrupt_spool_files_moved_aside(postino_factory):
     fake = "ZZZZZZZZZZZZZZZZ"
     (msg / fake).write_bytes(b"this is not a spool file\n" * 10)
     (msg / "not-a-queue-id").write_bytes(b"junk")
+    # never committed (the commit writes the header last): removed quietly
     (msg / "EMPTY00000000000").write_bytes(b"")
+    (msg / "UNCOMMITTED00000").write_bytes(bytes(64) + data[64:])
 
     p.start()
     log = p.read_log()
-    for name in (q1, q2, fake, "not-a-queue-id", "EMPTY00000000000"):
+    for name in (q1, q2, fake, "not-a-queue-id"):
         assert re.search(rf"spool\.corrupt .*{re.escape(name)}", log), (
             f"no spool.corrupt log line for {name}:\n{log[-3000:]}")
         assert not (msg / name).exists(), f"msg/{name} was not moved aside"
+    for name in ("EMPTY00000000000", "UNCOMMITTED00000"):
+        assert f"{name} spool.incomplete_removed" in log, log[-3000:]
+        assert not (msg / name).exists(), f"msg/{name} was not removed"
     corrupt = os.listdir(p.spool / "corrupt")
-    assert len(corrupt) == 5, f"corrupt/ holds {corrupt}"
+    assert len(corrupt) == 4, f"corrupt/ holds {corrupt}"
     # and the daemon serves
     qid = p.send("s@remote.example", ["alice@example.test"], b"Subject: ok\n\nstill ok\n")
     assert p.wait_id(qid, "alice").body == b"Subject: ok\n\nstill ok\n"

@@ -322,6 +322,45 @@ expect_corrupt(struct fx *f, const char *id, const char *p, size_t n, const char
 	free(path);
 }
 
+/* Put bytes at msg/<id> and expect recovery to remove the file quietly:
+ * a write that never committed. */
+static void
+expect_incomplete(struct fx *f, const char *id, const char *p, size_t n, const char *what)
+{
+	char *path = msg_path(f, "msg", id);
+	struct rec r;
+	int got;
+
+	spew(path, p, n);
+	got = recover(f, &r);
+	if (got != 0 || r.nbad != 0)
+		fail_msg("%s: got %d messages and %zu bad, want 0 and 0", what, got, r.nbad);
+	if (access(path, F_OK) == 0)
+		fail_msg("%s: %s not removed", what, path);
+	rec_free(&r);
+	free(path);
+}
+
+/* A crash during a transaction leaves msg/<id> with its header still zeros
+ * (the commit writes it last), whatever content came before: removed. */
+static void
+test_uncommitted_removed(void **state)
+{
+	struct fx *f = *state;
+	struct spool_envelope *env = make_env();
+	size_t n;
+	char *p = committed_bytes(f, env, &n);
+
+	memset(p, 0, 64);
+	for (size_t len = 0; len <= n; len += 7)
+		expect_incomplete(f, env->id, p, len, "zero header");
+	/* one byte of header is enough to make it a damaged commit */
+	p[5] = 1;
+	expect_corrupt(f, env->id, p, n, "header with one byte set");
+	free(p);
+	spool_envelope_free(env);
+}
+
 static void
 test_truncated_everywhere(void **state)
 {
@@ -332,10 +371,14 @@ test_truncated_everywhere(void **state)
 	char *tmp = msg_path(f, "tmp", "ZZZZZZZZZZZZZZZZ");
 	char what[128];
 
+	assert_true(n > 0 && p[0] != 0);   /* the header starts with its magic */
 	for (size_t len = 0; len < n; len++) {
-		spew(tmp, p, len);   /* a leftover of an interrupted commit */
+		spew(tmp, p, len);   /* a leftover of an earlier version's commit */
 		snprintf(what, sizeof what, "truncated to %zu of %zu bytes", len, n);
-		expect_corrupt(f, env->id, p, len, what);
+		if (len == 0)
+			expect_incomplete(f, env->id, p, len, what);   /* nothing of a header */
+		else
+			expect_corrupt(f, env->id, p, len, what);
 		if (access(tmp, F_OK) == 0)
 			fail_msg("%s: tmp/ leftover not removed", what);
 	}
@@ -605,12 +648,17 @@ test_tmp_cleanup(void **state)
 	struct rec r;
 
 	spew(junk, "x", 1);
-	/* While a writer is open its tmp/ file (and the rest) stays. */
+	/* While a writer is open its msg/ file (header still zeros) and the
+	 * rest stay. */
 	w = spool_writer_new(f->s, id);
 	assert_non_null(w);
+	assert_int_equal(spool_writer_write(w, "x", 1), 0);
 	assert_int_equal(recover(f, &r), 0);
-	assert_int_equal(count_dir(f, "tmp"), 2);
+	assert_int_equal(r.nbad, 0);
+	assert_int_equal(count_dir(f, "tmp"), 1);
+	assert_int_equal(count_dir(f, "msg"), 1);
 	spool_writer_abort(w);
+	assert_int_equal(count_dir(f, "msg"), 0);
 	assert_int_equal(count_dir(f, "tmp"), 1);
 	assert_int_equal(recover(f, &r), 0);
 	assert_int_equal(count_dir(f, "tmp"), 0);
@@ -875,6 +923,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 		cmocka_unit_test(test_dup),
 		cmocka_unit_test_setup_teardown(test_truncated_everywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uncommitted_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_everywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_survives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
