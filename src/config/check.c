@@ -211,6 +211,19 @@ check_odmr(struct loader *L)
 			           "[odmr] domains: '%s' is also a local domain; a domain is either "
 			           "delivered here or kept for ATRN",
 			           loader_quote(&q, span_cstr(c->odmr.domains[i])));
+	for (size_t i = 0; i < c->odmr.nclients; i++)
+		for (size_t k = 0; k < c->odmr.clients[i].ndomains; k++) {
+			const char *d = c->odmr.clients[i].domains[k];
+
+			if (!config_is_odmr_domain(c, d, strlen(d)))
+				diag_error(L->d, L->file, fixed_line(L, SEC_ODMR, K_ODMR_CLIENTS),
+				           "[odmr] clients: '%s' is not one of [odmr] domains",
+				           loader_quote(&q, span_cstr(d)));
+		}
+	if (c->odmr.ndomains && !c->odmr.nclients)
+		diag_warn(L->d, L->file, line,
+		          "[odmr] domains: no [odmr] clients may send ATRN; their mail waits "
+		          "until it expires");
 	for (size_t i = 0; i < c->nlisteners; i++)
 		auth |= c->listeners[i].auth != CONFIG_AUTH_NONE;
 	if (c->odmr.ndomains && !auth)

@@ -383,6 +383,7 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->odmr.ndomains; i++)
 		free(c->odmr.domains[i]);
 	free(c->odmr.domains);
+	config_free_odmr_clients(c);
 	free(c->mailboxes.users);
 	free(c->mailboxes.aliases);
 	free(c->mailboxes.maildir);
@@ -401,6 +402,31 @@ config_is_local_domain(const struct config *c, const char *domain, size_t len)
 		if (span_eq_nocase(want, span_cstr(c->local_domains[i])))
 			return true;
 	return false;
+}
+
+const struct config_odmr_client *
+config_odmr_client(const struct config *c, const char *login)
+{
+	for (size_t i = 0; i < c->odmr.nclients; i++)
+		if (strcasecmp(c->odmr.clients[i].login, login) == 0)
+			return &c->odmr.clients[i];
+	return NULL;
+}
+
+void
+config_free_odmr_clients(struct config *c)
+{
+	for (size_t i = 0; i < c->odmr.nclients; i++) {
+		struct config_odmr_client *cl = &c->odmr.clients[i];
+
+		free(cl->login);
+		for (size_t k = 0; k < cl->ndomains; k++)
+			free(cl->domains[k]);
+		free(cl->domains);
+	}
+	free(c->odmr.clients);
+	c->odmr.clients = NULL;
+	c->odmr.nclients = 0;
 }
 
 bool

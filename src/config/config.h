@@ -75,6 +75,13 @@ struct config {
 	struct {
 		char **domains;            /* lower-cased */
 		size_t ndomains;
+		/* logins that may send ATRN, each with the domains it may take */
+		struct config_odmr_client {
+			char *login;           /* as written; compared without case */
+			char **domains;        /* lower-cased */
+			size_t ndomains;
+		} *clients;
+		size_t nclients;
 	} odmr;
 
 	struct {
@@ -105,7 +112,11 @@ struct config *config_default(void);
 /* The INI text of the embedded default, for `postino serve --print-default`. */
 const char *config_default_text(void);
 void config_free(struct config *c);
+/* Internal to the loader: drop [odmr] clients. */
+void config_free_odmr_clients(struct config *c);
 
+/* The [odmr] clients entry of login (any case), or NULL. */
+const struct config_odmr_client *config_odmr_client(const struct config *c, const char *login);
 /* True when domain (any case) is one of [odmr] domains. */
 bool config_is_odmr_domain(const struct config *c, const char *domain, size_t len);
 /* True when domain (any case) is one of the local domains. */

@@ -58,6 +58,7 @@ static bool set_tls(struct loader *, const struct key_def *, void *, struct span
 static bool set_auth(struct loader *, const struct key_def *, void *, struct span, unsigned);
 static bool set_domains(struct loader *, const struct key_def *, void *, struct span, unsigned);
 static bool set_odmr_domains(struct loader *, const struct key_def *, void *, struct span, unsigned);
+static bool set_odmr_clients(struct loader *, const struct key_def *, void *, struct span, unsigned);
 static bool set_maildir(struct loader *, const struct key_def *, void *, struct span, unsigned);
 static bool set_networks(struct loader *, const struct key_def *, void *, struct span, unsigned);
 static bool set_smarthost(struct loader *, const struct key_def *, void *, struct span, unsigned);
@@ -142,6 +143,7 @@ static const struct key_def limits_keys[] = {
  * (RFC 2645 ATRN). */
 static const struct key_def odmr_keys[] = {
     [K_ODMR_DOMAINS] = KEY("domains", set_odmr_domains, CFG(odmr.domains), NULL),
+    [K_ODMR_CLIENTS] = KEY("clients", set_odmr_clients, CFG(odmr.clients), NULL),
 };
 
 #define SECTION(n, k)                                                                              \
@@ -434,6 +436,75 @@ set_odmr_domains(struct loader *L, const struct key_def *k, void *base, struct s
 	struct config *c = base;
 
 	return set_domain_list(L, k, v, line, &c->odmr.domains, &c->odmr.ndomains);
+}
+
+/* LOGIN:DOMAIN[,DOMAIN...] words: the login may send ATRN for those domains
+ * (check.c checks that each is one of [odmr] domains). */
+static bool
+set_odmr_clients(struct loader *L, const struct key_def *k, void *base, struct span v,
+    unsigned line)
+{
+	struct config *c = base;
+	struct loader_quote q;
+	size_t pos = 0;
+	struct span w;
+	bool ok = true;
+
+	config_free_odmr_clients(c);
+	while (next_word(v, &pos, &w)) {
+		const char *colon = memchr(w.p, ':', w.len), *at;
+		struct config_odmr_client cl = { 0 };
+		struct span login, list;
+		size_t start = 0;
+		bool good = true;
+
+		if (!colon) {
+			ok = key_error(L, k, line, "'%s' is not LOGIN:DOMAIN[,DOMAIN...]",
+			    loader_quote(&q, w));
+			continue;
+		}
+		login = span_make(w.p, (size_t)(colon - w.p));
+		list = span_make(colon + 1, w.len - login.len - 1);
+		at = memchr(login.p, '@', login.len);
+		if (!at || at == login.p || !values_is_domain(span_make(at + 1,
+			login.len - (size_t)(at + 1 - login.p)))) {
+			ok = key_error(L, k, line, "'%s': the login is not user@domain",
+			    loader_quote(&q, login));
+			continue;
+		}
+		cl.login = xstrndup(login.p, login.len);
+		for (size_t i = 0; i <= list.len; i++) {
+			struct span d;
+
+			if (i < list.len && list.p[i] != ',')
+				continue;
+			d = span_make(list.p + start, i - start);
+			start = i + 1;
+			if (!values_is_domain(d)) {
+				good = key_error(L, k, line, "'%s' is not a domain name",
+				    loader_quote(&q, d));
+				break;
+			}
+			if (!add_domain(L, k, d, line, &cl.domains, &cl.ndomains)) {
+				good = false;
+				break;
+			}
+		}
+		if (good && config_odmr_client(c, cl.login)) {
+			good = key_error(L, k, line, "'%s' is listed twice",
+			    loader_quote(&q, span_cstr(cl.login)));
+		}
+		if (!good) {
+			ok = false;
+			free(cl.login);
+			free_list(&cl.domains, &cl.ndomains);
+			continue;
+		}
+		c->odmr.clients = xreallocarray(c->odmr.clients, c->odmr.nclients + 1,
+		    sizeof *c->odmr.clients);
+		c->odmr.clients[c->odmr.nclients++] = cl;
+	}
+	return ok;
 }
 
 static bool

@@ -643,23 +643,33 @@ free_domains(char **d, size_t n)
 	free(d);
 }
 
-/* The authenticated user may take the mail of [odmr] domains that are the
- * domain of its own login (odmr@customer.example for customer.example); the
- * request is all or nothing (450 when one domain is not its own). No
- * domain named: its own. 453 when nothing waits, 451 while another ATRN
- * has one of them. */
+/* The authenticated user may take the mail of the domains [odmr] clients
+ * grants its login; the request is all or nothing (450 when one domain is
+ * not granted). No domain named: all it is granted. 453 when nothing
+ * waits, 451 while another ATRN has one of them. */
+static bool
+atrn_granted(const struct config_odmr_client *cl, const char *domain)
+{
+	for (size_t i = 0; cl && i < cl->ndomains; i++)
+		if (strcasecmp(cl->domains[i], domain) == 0)
+			return true;
+	return false;
+}
+
 static void
 on_atrn(struct session *s, const struct smtp_event *ev)
 {
 	const struct config *c = s->ctx->cfg;
-	const char *own = s->auth_user ? strrchr(s->auth_user, '@') : NULL;
+	const struct config_odmr_client *cl =
+	    s->auth_user ? config_odmr_client(c, s->auth_user) : NULL;
 	char **dom = NULL;
 	size_t n = 0, waiting = 0, start = 0;
 	struct span a = ev->arg;
 
-	if (a.len == 0 && own) {
-		dom = xcalloc(1, sizeof *dom);
-		dom[n++] = xstrdup(own + 1);
+	if (a.len == 0 && cl) {
+		dom = xcalloc(cl->ndomains, sizeof *dom);
+		for (size_t i = 0; i < cl->ndomains; i++)
+			dom[n++] = xstrdup(cl->domains[i]);
 	}
 	for (size_t i = 0; a.len && i <= a.len; i++)
 		if (i == a.len || a.p[i] == ',') {
@@ -667,8 +677,14 @@ on_atrn(struct session *s, const struct smtp_event *ev)
 			dom[n++] = xstrndup(a.p + start, i - start);
 			start = i + 1;
 		}
+	if (n == 0) {
+		log_info("- smtp.atrn session=%lu user=%s result=refused code=450 "
+			 "reason=not_an_odmr_client", s->id, s->auth_user);
+		smtp_server_reject(s->smtp, 450, "4.7.1", "ATRN request refused");
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
-		if (!own || strcasecmp(own + 1, dom[i]) != 0 ||
+		if (!atrn_granted(cl, dom[i]) ||
 		    !config_is_odmr_domain(c, dom[i], strlen(dom[i]))) {
 			log_info("- smtp.atrn session=%lu user=%s domain=%s result=refused code=450 "
 				 "reason=not_authorized", s->id, s->auth_user, dom[i]);

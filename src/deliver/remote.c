@@ -62,6 +62,7 @@ struct atrn {
 	struct job *busy;              /* the job using the connection */
 	struct job *queue, **tail;     /* jobs waiting for it, in order */
 	struct event *grace;
+	struct event *kick;            /* the next job's turn, from the loop */
 	bool ready, quitting;
 	unsigned long messages;
 };
@@ -90,6 +91,7 @@ struct remote {
 	struct idle *idle;
 	unsigned nidle;
 	struct atrn *atrn;
+	struct event *kick;            /* starts waiting jobs from the loop */
 	struct null_mx {
 		char domain[256];
 		int64_t until;
@@ -126,6 +128,7 @@ struct job {
 	char host[256], addrtext[INET6_ADDRSTRLEN + 8];
 	char why[512], why_esc[16];    /* the last failure, for recipients left undecided */
 	bool why_perm;
+	bool unsendable;               /* smtp_client_send refused it: we sent QUIT */
 	struct atrn *atrn;             /* routed to an ODMR client's connection */
 	struct job *atrn_next;         /* in atrn->queue */
 };
@@ -253,16 +256,38 @@ finish(struct job *j)
 	free(j->idx);
 	free(j->prepend);
 	free(j);
-	/* a slot is free: start what waited for it */
-	for (pp = &r->waiting; *pp; pp = &(*pp)->next) {
+	/* a slot is free: what waited for it starts from the loop, never from
+	 * here (a job may finish at once and would start the next one inside
+	 * this call, as deep as the waiting list is long) */
+	if (r->waiting && r->kick)
+		event_active(r->kick, EV_TIMEOUT, 0);
+}
+
+#define KICK_BATCH 64            /* jobs started per turn of the loop */
+
+static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct remote *r = arg;
+	unsigned started = 0;
+	struct job **pp = &r->waiting;
+
+	while (*pp && started < KICK_BATCH) {
 		struct job *w = *pp;
 
-		if (r->active < MAX_ACTIVE && domain_active(r, w->domain) < MAX_PER_DOMAIN) {
-			*pp = w->next;
-			start_job(w);
+		if (r->active >= MAX_ACTIVE)
 			break;
+		if (domain_active(r, w->domain) >= MAX_PER_DOMAIN) {
+			pp = &w->next;
+			continue;
 		}
+		*pp = w->next;
+		started++;
+		start_job(w);       /* may finish it at once, and change the list */
+		pp = &r->waiting;
 	}
+	if (started == KICK_BATCH && r->waiting)
+		event_active(r->kick, EV_TIMEOUT, 0);
 }
 
 /* ---- idle connections ---- */
@@ -440,6 +465,7 @@ send_message(struct job *j)
 	m.smtputf8 = env->smtputf8;
 	if (smtp_client_send(j->c, &m) < 0) {
 		set_why(j, true, "5.6.0", "message cannot be expressed in SMTP (bad address)");
+		j->unsendable = true;
 		smtp_client_quit(j->c);
 	}
 	j->sent_msg = true;
@@ -541,6 +567,12 @@ on_client_event(struct job *j, const struct smtp_client_event *ev)
 	case SMTP_CLIENT_EV_CLOSED:
 	case SMTP_CLIENT_EV_ERROR:
 		if (j->have_result) {
+			finish(j);
+			return false;
+		}
+		if (j->unsendable) {
+			/* we ended it ourselves over a message that cannot be sent */
+			drop_connection(j);
 			finish(j);
 			return false;
 		}
@@ -869,7 +901,7 @@ static struct atrn *
 atrn_for(const struct remote *r, const char *domain)
 {
 	for (struct atrn *a = r->atrn; a; a = a->next)
-		for (size_t i = 0; i < a->ndomains; i++)
+		for (size_t i = 0; !a->quitting && i < a->ndomains; i++)
 			if (strcasecmp(a->domains[i], domain) == 0)
 				return a;
 	return NULL;
@@ -909,6 +941,7 @@ atrn_lost(struct atrn *a, const char *why)
 		finish(j);
 	}
 	event_free(a->grace);
+	event_free(a->kick);
 	if (a->bev)
 		bufferevent_free(a->bev);
 	smtp_client_free(a->c);
@@ -971,7 +1004,15 @@ atrn_put(struct job *j)
 	a->messages++;
 	bufferevent_setcb(a->bev, atrn_read, NULL, atrn_event, a);
 	bufferevent_set_timeouts(a->bev, NULL, NULL);
-	atrn_next(a);
+	/* from the loop: a message refused before anything is sent comes back
+	 * here at once, and the next would recurse */
+	event_active(a->kick, EV_TIMEOUT, 0);
+}
+
+static void
+atrn_kick(evutil_socket_t fd, short what, void *arg)
+{
+	atrn_next(arg);
 }
 
 /* start_job: a job for a domain an ATRN connection carries waits for it;
@@ -1009,13 +1050,13 @@ atrn_grace(evutil_socket_t fd, short what, void *arg)
 	struct atrn *a = arg;
 	struct timeval tv = { 10, 0 };
 
-	if (a->busy || a->queue)
-		return;
 	if (a->quitting) {
 		atrn_lost(a, "no reply to QUIT");
 		return;
 	}
-	a->quitting = true;
+	if (a->busy || a->queue)
+		return;
+	a->quitting = true;   /* new mail for its domains waits for the next ATRN */
 	smtp_client_quit(a->c);
 	atrn_flush(a);
 	evtimer_add(a->grace, &tv);
@@ -1089,6 +1130,7 @@ remote_atrn_start(struct remote *r, struct bufferevent *bev, bool tls,
 	a->c = smtp_client_new(&cc);
 	a->tail = &a->queue;
 	a->grace = evtimer_new(r->base, atrn_grace, a);
+	a->kick = evtimer_new(r->base, atrn_kick, a);
 	a->next = r->atrn;
 	r->atrn = a;
 	log_info("- remote.atrn_start client=%s domain=%s%s", a->peer, a->domains[0],
@@ -1154,6 +1196,7 @@ remote_new(struct event_base *base, const struct config *cfg, char *err, size_t 
 	struct remote *r = xcalloc(1, sizeof *r);
 
 	r->base = base;
+	r->kick = evtimer_new(base, on_kick, r);
 	r->no_tls = xcalloc(NO_TLS_MAX, sizeof *r->no_tls);
 	if (!(r->tls = client_ctx()) || remote_set_config(r, cfg, err, errlen) < 0) {
 		if (!r->tls)
@@ -1208,6 +1251,8 @@ remote_free(struct remote *r)
 		idle_free(r->idle);
 	while (r->atrn)
 		atrn_lost(r->atrn, "shutting down");
+	if (r->kick)
+		event_free(r->kick);
 	dns_free(r->dns);
 	SSL_CTX_free(r->tls);
 	free(r->no_tls);

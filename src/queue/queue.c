@@ -35,6 +35,7 @@ struct entry {
 	struct event *timer;
 	bool running;
 	bool held;                    /* `postino queue hold`: no attempts until released */
+	char *flush_domain;           /* flushed while running: "" all, else this domain */
 	int64_t now;                  /* the attempt's time */
 	/* copies of the configuration the workers need */
 	char *maildir_pattern, *hostname, *postmaster;
@@ -70,6 +71,7 @@ struct queue {
 };
 
 static void start_attempt(struct entry *e);
+static void flush_entry(struct entry *e, const char *domain);
 static void remote_phase(struct entry *e);
 
 static int64_t
@@ -114,6 +116,7 @@ free_entry(struct entry *e)
 	event_free(e->timer);
 	spool_envelope_free(e->env);
 	clear_attempt(e);
+	free(e->flush_domain);
 	free(e);
 }
 
@@ -391,6 +394,16 @@ finish_done(void *arg)
 	if (all_final(e->env)) {
 		unlink_entry(e);
 		free_entry(e);
+		return;
+	}
+	if (e->flush_domain) {
+		/* a flush (ETRN, ATRN, `postino queue flush`) came during the
+		 * attempt: it applies now */
+		char *dom = e->flush_domain;
+
+		e->flush_domain = NULL;
+		flush_entry(e, dom[0] ? dom : NULL);
+		free(dom);
 		return;
 	}
 	schedule(e);
@@ -693,21 +706,34 @@ queue_add(struct queue *q, struct spool_envelope *env)
 	schedule(e);  /* a due recipient fires the timer at once */
 }
 
+/* Make e's waiting recipients for domain (NULL: all) due, and start. */
+static void
+flush_entry(struct entry *e, const char *domain)
+{
+	for (size_t i = 0; i < e->env->nrcpts; i++) {
+		struct spool_rcpt *r = &e->env->rcpts[i];
+		const char *at = strrchr(r->address, '@');
+
+		if (r->state == SPOOL_RCPT_PENDING &&
+		    (!domain || (at && strcasecmp(at + 1, domain) == 0)))
+			r->next_attempt = 0;
+	}
+	start_attempt(e);
+}
+
 void
 queue_flush(struct queue *q, const char *domain)
 {
 	for (struct entry *e = q->head; e; e = e->next) {
-		if (e->running)
+		if (e->running) {
+			/* once this attempt ends; two different flushes: all */
+			if (!e->flush_domain)
+				e->flush_domain = xstrdup(domain ? domain : "");
+			else if (!domain || strcasecmp(e->flush_domain, domain) != 0)
+				e->flush_domain[0] = '\0';
 			continue;
-		for (size_t i = 0; i < e->env->nrcpts; i++) {
-			struct spool_rcpt *r = &e->env->rcpts[i];
-			const char *at = strrchr(r->address, '@');
-
-			if (r->state == SPOOL_RCPT_PENDING &&
-			    (!domain || (at && strcasecmp(at + 1, domain) == 0)))
-				r->next_attempt = 0;
 		}
-		start_attempt(e);
+		flush_entry(e, domain);
 	}
 }
 

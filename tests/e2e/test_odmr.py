@@ -14,9 +14,11 @@ import pytest
 
 from conftest import HOSTNAME, IO_TIMEOUT, POSTINO_BIN, free_port, send_message, wait_for
 
-CUSTOMER = "customer.example"
+CUSTOMER, SECOND = "customer.example", "second.example"
 LOGIN, PASSWORD = f"odmr@{CUSTOMER}", "odmr pass"
 OTHER_LOGIN, OTHER_PASSWORD = "alice@example.test", "alice pass"
+# a user of the customer's domain who is not its ODMR client
+USER_LOGIN, USER_PASSWORD = f"user@{CUSTOMER}", "user pass"
 
 
 def hash_password(pw):
@@ -27,7 +29,8 @@ def hash_password(pw):
 
 @pytest.fixture(scope="module")
 def hashes():
-    return {LOGIN: hash_password(PASSWORD), OTHER_LOGIN: hash_password(OTHER_PASSWORD)}
+    return {LOGIN: hash_password(PASSWORD), OTHER_LOGIN: hash_password(OTHER_PASSWORD),
+            USER_LOGIN: hash_password(USER_PASSWORD)}
 
 
 @pytest.fixture
@@ -44,13 +47,13 @@ def odmr(postino_factory, tmp_path, hashes):
         "tls": {"cert": str(cert), "key": str(key)},
         'listener "submission"': {"address": f"127.0.0.1:{sub}", "tls": "starttls",
                                   "auth": "required"},
-        "odmr": {"domains": CUSTOMER},
+        "odmr": {"domains": f"{CUSTOMER} {SECOND}",
+                 "clients": f"{LOGIN}:{CUSTOMER},{SECOND}"},
         # ATRN makes waiting mail due at once; a retry due meanwhile would
         # keep an ATRN connection busy past its grace time
         "delivery": {"retry_min": "30s", "retry_max": "60s"},
     }, start=False)
-    users = (f"{LOGIN}:{hashes[LOGIN]}\n{OTHER_LOGIN}:{hashes[OTHER_LOGIN]}\n"
-             "postmaster@example.test:$6$x$y\n")
+    users = "".join(f"{u}:{h}\n" for u, h in hashes.items()) + "postmaster@example.test:$6$x$y\n"
     (p.root / "users").write_text(users)
     p.start()
     p.sub_port = sub
@@ -177,15 +180,37 @@ def test_mail_waits_for_atrn_then_goes_over_the_customers_connection(odmr):
     p.wait_log(r"remote\.atrn_end .*messages=2 reason=\"done\"")
 
 
-def test_no_domain_named_means_the_logins_own(odmr):
+def test_no_domain_named_means_every_granted_one(odmr):
     p = odmr
-    queue_ids(p, f"c@{CUSTOMER}")
+    queue_ids(p, f"c@{CUSTOMER}", f"d@{SECOND}")
     s = logged_in(p)
     code, text = atrn(s)
     assert code == 250, text
     got = Customer(s.sock).serve()
     s.sock.close()
-    assert [r for _, r, _ in got] == [[f"c@{CUSTOMER}"]]
+    assert sorted(r[0] for _, r, _ in got) == [f"c@{CUSTOMER}", f"d@{SECOND}"]
+
+
+def test_several_domains_in_one_atrn(odmr):
+    """RFC 2645's own example: ATRN example.org,example.com."""
+    p = odmr
+    queue_ids(p, f"e@{CUSTOMER}", f"f@{SECOND}")
+    s = logged_in(p)
+    assert atrn(s, f"{SECOND},{CUSTOMER}")[0] == 250
+    got = Customer(s.sock).serve()
+    s.sock.close()
+    assert sorted(r[0] for _, r, _ in got) == [f"e@{CUSTOMER}", f"f@{SECOND}"]
+
+
+def test_other_users_of_the_domain_cannot_take_its_mail(odmr):
+    """Only the logins [odmr] clients names: a mailbox of the same domain
+    (a submission account, say) gets 450, and nothing is sent."""
+    p = odmr
+    qid = queue_ids(p, f"secret@{CUSTOMER}")[0]
+    with logged_in(p, USER_LOGIN, USER_PASSWORD) as s:
+        assert atrn(s, CUSTOMER)[0] == 450
+        assert atrn(s)[0] == 450
+    assert f"{qid} remote.atrn" not in p.read_log()
 
 
 def test_refused_recipient_waits_for_the_next_atrn(odmr):
@@ -257,7 +282,7 @@ def test_atrn_refusals(odmr):
         s.rset()
     with logged_in(p, OTHER_LOGIN, OTHER_PASSWORD) as s:
         assert atrn(s, CUSTOMER)[0] == 450
-        assert atrn(s)[0] == 450       # its own domain is local, not [odmr]
+        assert atrn(s)[0] == 450       # not an [odmr] client at all
 
 
 def test_second_atrn_for_a_busy_domain_is_told_to_wait(odmr):
@@ -289,6 +314,7 @@ users = {tmp_path}/users
 aliases = {tmp_path}/aliases
 [odmr]
 domains = example.test
+clients = odmr@example.test:example.test,elsewhere.example nologin bad@:x.example
 """)
     (tmp_path / "users").write_text("postmaster@example.test:$6$x$y\n")
     (tmp_path / "aliases").write_text("")
@@ -298,3 +324,67 @@ domains = example.test
     assert (f"{conf}:14: [odmr] domains: 'example.test' is also a local domain; a domain "
             "is either delivered here or kept for ATRN") in r.stderr, r.stderr
     assert (f"{conf}:14: warning: [odmr] domains: no listener has auth") in r.stderr, r.stderr
+    assert (f"{conf}:15: [odmr] clients: 'nologin' is not LOGIN:DOMAIN[,DOMAIN...]"
+            in r.stderr), r.stderr
+    assert f"{conf}:15: [odmr] clients: 'bad@': the login is not user@domain" in r.stderr
+    assert (f"{conf}:15: [odmr] clients: 'elsewhere.example' is not one of [odmr] domains"
+            in r.stderr), r.stderr
+
+
+def test_mail_during_quit_does_not_keep_the_connection(odmr):
+    """A customer that never answers QUIT while new mail comes in: the
+    connection still ends (10 s after QUIT) and the new mail waits for the
+    next ATRN (review finding: it used to hang there for good)."""
+    p = odmr
+    queue_ids(p, f"first@{CUSTOMER}")
+    s = logged_in(p)
+    assert atrn(s, CUSTOMER)[0] == 250
+    c = Customer(s.sock)
+    c.send("220 customer-host.example ready")
+    while True:
+        cmd = c.line().decode()
+        verb = cmd.split(" ", 1)[0].upper()
+        if verb == "EHLO":
+            c.send("250 customer-host.example")
+        elif verb in ("MAIL", "RCPT", "RSET"):
+            c.send("250 ok")
+        elif verb == "DATA":
+            c.send("354 go")
+            while c.line() != b".":
+                pass
+            c.send("250 stored")
+        elif verb == "QUIT":
+            break                       # and never answer it
+    late = queue_ids(p, f"late@{CUSTOMER}")[0]
+    p.wait_log(r"remote\.atrn_end .*reason=\"no reply to QUIT\"", timeout=30)
+    p.wait_log(re.escape(late) + r" .*waiting for the ODMR client")
+    s.sock.close()
+    s = logged_in(p)
+    assert atrn(s, CUSTOMER)[0] == 250
+    got = Customer(s.sock).serve()
+    s.sock.close()
+    assert [r for _, r, _ in got] == [[f"late@{CUSTOMER}"]]
+
+
+def test_messages_the_customer_cannot_take_bounce_and_the_session_ends(odmr):
+    """SMTPUTF8 mail for a customer that does not offer SMTPUTF8 is refused
+    before anything is sent, one message after another from the event loop
+    (not recursively), bounces, and the session ends normally."""
+    p = odmr
+    n = 30
+    ids = []
+    for i in range(n):
+        with p.connect() as conn:
+            conn.greet()
+            conn.command(f"MAIL FROM:<sender{i}@remote.example> SMTPUTF8", 250)
+            conn.command(f"RCPT TO:<ü{i}@{CUSTOMER}>", 250)
+            conn.command("DATA", 354)
+            conn.send(b"Subject: utf8\r\n\r\nx\r\n.\r\n")
+            ids.append(conn.expect(250, "2.0.0"))
+    s = logged_in(p)
+    assert atrn(s, CUSTOMER)[0] == 250
+    got = Customer(s.sock).serve()
+    s.sock.close()
+    assert got == []
+    p.wait_log(r"remote\.atrn_end .*messages=30 reason=\"done\"")
+    p.wait_log(r"deliver\.remote to=<ü\d+@customer\.example> status=bounced", count=n)
