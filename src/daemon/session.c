@@ -683,20 +683,24 @@ on_atrn(struct session *s, const struct smtp_event *ev)
 		smtp_server_reject(s->smtp, 450, "4.7.1", "ATRN request refused");
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!atrn_granted(cl, dom[i]) ||
-		    !config_is_odmr_domain(c, dom[i], strlen(dom[i]))) {
-			log_info("- smtp.atrn session=%lu user=%s domain=%s result=refused code=450 "
-				 "reason=not_authorized", s->id, s->auth_user, dom[i]);
-			smtp_server_reject(s->smtp, 450, "4.7.1", "ATRN request refused");
-			free_domains(dom, n);
-			return;
-		}
-	for (size_t i = 0; i < n; i++)
-		if (!s->ctx->remote || remote_atrn_busy(s->ctx->remote, dom[i])) {
-			log_info("- smtp.atrn session=%lu user=%s domain=%s result=refused code=451 "
-				 "reason=busy", s->id, s->auth_user, dom[i]);
-			smtp_server_reject(s->smtp, 451, "4.3.0", "Unable to process ATRN request now");
+	/* every domain granted (else 450) before any is found busy (451) */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			bool bad = pass == 0 ? !atrn_granted(cl, dom[i]) ||
+			        !config_is_odmr_domain(c, dom[i], strlen(dom[i]))
+					     : !s->ctx->remote ||
+			        remote_atrn_busy(s->ctx->remote, dom[i]);
+
+			if (!bad)
+				continue;
+			log_info("- smtp.atrn session=%lu user=%s domain=%s result=refused code=%d "
+				 "reason=%s", s->id, s->auth_user, dom[i], pass ? 451 : 450,
+			    pass ? "busy" : "not_authorized");
+			if (pass)
+				smtp_server_reject(s->smtp, 451, "4.3.0",
+				    "Unable to process ATRN request now");
+			else
+				smtp_server_reject(s->smtp, 450, "4.7.1", "ATRN request refused");
 			free_domains(dom, n);
 			return;
 		}

@@ -427,15 +427,22 @@ idle_take(struct job *j)
 
 /* ---- the SMTP conversation ---- */
 
+/* Hand what the client session has to say to the connection. */
+static void
+send_output(struct bufferevent *bev, struct smtp_client *c)
+{
+	struct buf *out = smtp_client_output(c);
+
+	if (out->len) {
+		bufferevent_write(bev, out->data, out->len);
+		buf_clear(out);
+	}
+}
+
 static void
 flush(struct job *j)
 {
-	struct buf *out = smtp_client_output(j->c);
-
-	if (out->len) {
-		bufferevent_write(j->bev, out->data, out->len);
-		buf_clear(out);
-	}
+	send_output(j->bev, j->c);
 }
 
 static void
@@ -910,12 +917,7 @@ atrn_for(const struct remote *r, const char *domain)
 static void
 atrn_flush(struct atrn *a)
 {
-	struct buf *out = smtp_client_output(a->c);
-
-	if (out->len) {
-		bufferevent_write(a->bev, out->data, out->len);
-		buf_clear(out);
-	}
+	send_output(a->bev, a->c);
 }
 
 /* The connection is over (or never to be used again): the jobs waiting for
