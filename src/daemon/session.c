@@ -829,8 +829,12 @@ session_free(struct session *s)
 {
 	struct session_ctx *ctx = s->ctx;
 
-	log_info("- smtp.disconnect session=%lu client=%s messages=%lu", s->id, s->addr,
-	    s->messages);
+	if (s->atrn)
+		log_info("- smtp.turned session=%lu client=%s messages=%lu note=\"the connection "
+			 "goes on for ATRN\"", s->id, s->addr, s->messages);
+	else
+		log_info("- smtp.disconnect session=%lu client=%s messages=%lu", s->id, s->addr,
+		    s->messages);
 	if (s->commit)
 		s->commit->s = NULL;   /* the commit completes and queues without us */
 	if (s->auth)

@@ -178,6 +178,7 @@ def test_mail_waits_for_atrn_then_goes_over_the_customers_connection(odmr):
     for qid in ids:
         p.wait_log(re.escape(qid) + r" deliver.remote .*status=sent")
     p.wait_log(r"remote\.atrn_end .*messages=2 reason=\"done\"")
+    assert re.search(r"smtp\.turned session=\d+ client=127\.0\.0\.1 ", p.read_log())
 
 
 def test_no_domain_named_means_every_granted_one(odmr):
