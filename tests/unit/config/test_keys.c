@@ -444,6 +444,50 @@ test_empty_values(void **state)
 	config_free(c);
 }
 
+/* [odmr] (postino extension): domains lower-cased, clients with their
+ * domains; an empty section is none of either; a repeated domain warns. */
+static void
+test_odmr(void **state)
+{
+	const struct config_odmr_client *cl;
+	struct config *c;
+	int failed = 0;
+
+	(void)state;
+	c = cfgtest_load_ok(SRV LST);
+	assert_int_equal(c->odmr.ndomains, 0);
+	assert_int_equal(c->odmr.nclients, 0);
+	assert_null(config_odmr_client(c, "a@b.example"));
+	config_free(c);
+
+#define NOAUTH "t.conf:8: warning: [odmr] domains: no listener has auth, so no client can log " \
+	"in and send ATRN; their mail waits until it expires\n"
+#define ODMR_TEXT SRV LST "[odmr]\ndomains = A.example b.example\n" \
+	"clients = Odmr@A.example:a.example,B.EXAMPLE x@b.example:b.example\n"
+	c = cfgtest_load_expect("odmr", ODMR_TEXT, strlen(ODMR_TEXT), NOAUTH, &failed);
+	assert_int_equal(failed, 0);
+	assert_int_equal(c->odmr.ndomains, 2);
+	assert_string_equal(c->odmr.domains[0], "a.example");
+	assert_true(config_is_odmr_domain(c, "B.Example", 9));
+	assert_false(config_is_odmr_domain(c, "c.example", 9));
+	assert_int_equal(c->odmr.nclients, 2);
+	cl = config_odmr_client(c, "odmr@a.example");
+	assert_non_null(cl);
+	assert_string_equal(cl->login, "Odmr@A.example");
+	assert_int_equal(cl->ndomains, 2);
+	assert_string_equal(cl->domains[0], "a.example");
+	assert_string_equal(cl->domains[1], "b.example");
+	cl = config_odmr_client(c, "X@B.EXAMPLE");
+	assert_non_null(cl);
+	assert_int_equal(cl->ndomains, 1);
+	config_free(c);
+
+#define REPEAT_TEXT SRV LST "[odmr]\ndomains = a.example a.example\nclients = o@a.example:a.example\n"
+	config_free(cfgtest_load_expect("odmr repeats", REPEAT_TEXT, strlen(REPEAT_TEXT),
+	    "t.conf:8: warning: [odmr] domains: 'a.example' is listed twice\n" NOAUTH, &failed));
+	assert_int_equal(failed, 0);
+}
+
 int
 main(void)
 {
@@ -452,6 +496,7 @@ main(void)
 	    cmocka_unit_test(test_every_key),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_empty_values),
+	    cmocka_unit_test(test_odmr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
