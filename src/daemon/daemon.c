@@ -155,7 +155,7 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 		refuse(fd, cfg, "Service shutting down");
 		return;
 	}
-	if (d->ctx.nsessions >= cfg->limits.max_connections) {
+	if (d->ctx.nsessions + d->ctx.nturned >= cfg->limits.max_connections) {
 		log_warn("- smtp.refused reason=max_connections limit=%u",
 		    cfg->limits.max_connections);
 		refuse(fd, cfg, "Too many connections");

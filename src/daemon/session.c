@@ -70,6 +70,7 @@ struct session {
 	char *auth_user;
 	char **atrn;                 /* ATRN accepted: these domains, then the hand-over */
 	size_t natrn;
+	bool turned;                 /* handed over: the connection's slot goes with it */
 
 	/* the open transaction */
 	struct spool_writer *w;
@@ -720,6 +721,24 @@ on_atrn(struct session *s, const struct smtp_event *ev)
 	    s->id, s->auth_user, n, waiting);
 }
 
+/* A turned connection keeps its place in the connection limits until it
+ * ends (remote delivery calls this). */
+struct turned {
+	struct session_ctx *ctx;
+	struct sockaddr_storage peer;
+};
+
+static void
+turned_end(void *arg)
+{
+	struct turned *t = arg;
+
+	t->ctx->nturned--;
+	if (t->ctx->on_close)
+		t->ctx->on_close(t->ctx->on_close_arg, (struct sockaddr *)&t->peer);
+	free(t);
+}
+
 /* After the 250 to ATRN: the connection goes to remote delivery, which waits
  * for the client's 220 and sends it the waiting mail; the session ends here.
  * Anything the client pipelined behind ATRN is dropped. */
@@ -728,12 +747,17 @@ atrn_hand_over(struct session *s)
 {
 	struct bufferevent *bev = s->bev;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct turned *t = xcalloc(1, sizeof *t);
 
 	flush_output(s);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	s->bev = NULL;
+	s->turned = true;
+	t->ctx = s->ctx;
+	t->peer = s->peer;
+	s->ctx->nturned++;
 	remote_atrn_start(s->ctx->remote, bev, s->tls, (const char *const *)s->atrn, s->natrn,
-	    s->addr);
+	    s->addr, turned_end, t);
 	for (size_t i = 0; i < s->natrn; i++)
 		queue_flush(s->ctx->queue, s->atrn[i]);
 	session_free(s);
@@ -852,7 +876,7 @@ session_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	ctx->nsessions--;
-	if (ctx->on_close)
+	if (ctx->on_close && !s->turned)
 		ctx->on_close(ctx->on_close_arg, (struct sockaddr *)&s->peer);
 	if (s->data_timer)
 		event_free(s->data_timer);

@@ -33,6 +33,8 @@ struct session_ctx {
 	struct authlimit *authlimit;
 	struct session *sessions;    /* all open sessions */
 	unsigned nsessions;
+	unsigned nturned;            /* connections that went on for ATRN (count as sessions
+	                                for max_connections until they end) */
 	unsigned long next_id;
 	int64_t space_checked;       /* when min_free_space was last measured */
 	bool space_ok;

@@ -65,6 +65,8 @@ struct atrn {
 	struct event *kick;            /* the next job's turn, from the loop */
 	bool ready, quitting;
 	unsigned long messages;
+	void (*ended)(void *arg);
+	void *ended_arg;
 };
 
 /* A connection at READY, waiting for the next message to its domain. */
@@ -950,6 +952,8 @@ atrn_lost(struct atrn *a, const char *why)
 	for (size_t i = 0; i < a->ndomains; i++)
 		free(a->domains[i]);
 	free(a->domains);
+	if (a->ended)
+		a->ended(a->ended_arg);
 	free(a);
 }
 
@@ -1117,13 +1121,16 @@ atrn_event(struct bufferevent *bev, short what, void *arg)
 
 void
 remote_atrn_start(struct remote *r, struct bufferevent *bev, bool tls,
-    const char *const *domains, size_t n, const char *peer)
+    const char *const *domains, size_t n, const char *peer, void (*ended)(void *arg),
+    void *arg)
 {
 	struct atrn *a = xcalloc(1, sizeof *a);
 	struct smtp_client_conf cc = { r->cfg->server.hostname, false, tls };
 	struct timeval tv = { SMTP_CLIENT_TIMEOUT_INITIAL, 0 };
 
 	a->r = r;
+	a->ended = ended;
+	a->ended_arg = arg;
 	a->domains = xcalloc(n, sizeof *a->domains);
 	for (size_t i = 0; i < n; i++)
 		a->domains[a->ndomains++] = xstrdup(domains[i]);

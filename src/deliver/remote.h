@@ -56,9 +56,11 @@ bool remote_null_mx_known(const struct remote *r, const char *domain, int64_t no
  * domains[0..n) (copied), one after another, and ends with QUIT once none
  * has come for a few seconds. Until then mail for those domains goes
  * nowhere else. peer names the client in logs. Mail for an [odmr] domain
- * with no such connection fails temporarily ("waiting for ATRN"). */
+ * with no such connection fails temporarily ("waiting for ATRN"). When the
+ * connection is over (or remote_free ends it), ended(arg) is called once. */
 void remote_atrn_start(struct remote *r, struct bufferevent *bev, bool tls,
-    const char *const *domains, size_t n, const char *peer);
+    const char *const *domains, size_t n, const char *peer, void (*ended)(void *arg),
+    void *arg);
 /* True while an ATRN connection carries domain's mail. */
 bool remote_atrn_busy(const struct remote *r, const char *domain);
 

@@ -37,6 +37,10 @@ def hashes():
 def odmr(postino_factory, tmp_path, hashes):
     """mx (plain, no relay networks) and submission (STARTTLS, AUTH
     required); customer.example is an [odmr] domain."""
+    return make_odmr(postino_factory, tmp_path, hashes)
+
+
+def make_odmr(postino_factory, tmp_path, hashes, limits=None):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
@@ -52,6 +56,7 @@ def odmr(postino_factory, tmp_path, hashes):
         # ATRN makes waiting mail due at once; a retry due meanwhile would
         # keep an ATRN connection busy past its grace time
         "delivery": {"retry_min": "30s", "retry_max": "60s"},
+        "limits": limits or {},
     }, start=False)
     users = "".join(f"{u}:{h}\n" for u, h in hashes.items()) + "postmaster@example.test:$6$x$y\n"
     (p.root / "users").write_text(users)
@@ -389,3 +394,30 @@ def test_messages_the_customer_cannot_take_bounce_and_the_session_ends(odmr):
     assert got == []
     p.wait_log(r"remote\.atrn_end .*messages=30 reason=\"done\"")
     p.wait_log(r"deliver\.remote to=<ü\d+@customer\.example> status=bounced", count=n)
+
+
+def test_turned_connection_keeps_its_place_in_the_limits(postino_factory, tmp_path, hashes):
+    """After the turn the connection is remote delivery's, but it still
+    counts against max_connections_per_ip until it ends."""
+    p = make_odmr(postino_factory, tmp_path, hashes, limits={"max_connections_per_ip": "2"})
+    queue_ids(p, f"limit@{CUSTOMER}")
+    s = logged_in(p)
+    assert atrn(s, CUSTOMER)[0] == 250
+    def admitted():
+        # sessions that sent QUIT just now may still hold their slot a moment
+        c = p.connect()
+        if c.reply()[0] == 220:
+            return c
+        c.close()
+        return None
+    second = wait_for(admitted, timeout=10, interval=0.2, what="a second connection admitted")
+    with p.connect() as third:
+        code, _ = third.reply()
+        assert code == 421
+    got = Customer(s.sock).serve()
+    s.sock.close()
+    assert [r for _, r, _ in got] == [[f"limit@{CUSTOMER}"]]
+    p.wait_log(r"remote\.atrn_end .*reason=\"done\"")
+    with p.connect() as again:
+        assert again.reply()[0] == 220
+    second.close()
