@@ -619,26 +619,35 @@ on_client_event(struct job *j, const struct smtp_client_event *ev)
 	return true;
 }
 
-/* Feed what the server sent, take the client's events, send its output. */
-static void
-drive(struct job *j)
+/* Feed the client session what bev received until it has an event; false
+ * when it has none and takes no more input. */
+static bool
+next_event(struct bufferevent *bev, struct smtp_client *c, struct smtp_client_event *ev)
 {
-	struct evbuffer *in = bufferevent_get_input(j->bev);
+	struct evbuffer *in = bufferevent_get_input(bev);
 
 	for (;;) {
-		struct smtp_client_event ev;
 		struct evbuffer_iovec v;
 		size_t used = 0;
 
 		if (evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
-			used = smtp_client_feed(j->c, v.iov_base, v.iov_len);
+			used = smtp_client_feed(c, v.iov_base, v.iov_len);
 			evbuffer_drain(in, used);
 		}
-		if (!smtp_client_next(j->c, &ev)) {
-			if (used == 0)
-				break;
-			continue;
-		}
+		if (smtp_client_next(c, ev))
+			return true;
+		if (used == 0)
+			return false;
+	}
+}
+
+/* Feed what the server sent, take the client's events, send its output. */
+static void
+drive(struct job *j)
+{
+	struct smtp_client_event ev;
+
+	while (next_event(j->bev, j->c, &ev)) {
 		if (!on_client_event(j, &ev))
 			return;
 		flush(j);
@@ -1074,22 +1083,9 @@ static void
 atrn_read(struct bufferevent *bev, void *arg)
 {
 	struct atrn *a = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct smtp_client_event ev;
 
-	for (;;) {
-		struct smtp_client_event ev;
-		struct evbuffer_iovec v;
-		size_t used = 0;
-
-		if (evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
-			used = smtp_client_feed(a->c, v.iov_base, v.iov_len);
-			evbuffer_drain(in, used);
-		}
-		if (!smtp_client_next(a->c, &ev)) {
-			if (used == 0)
-				break;
-			continue;
-		}
+	while (next_event(bev, a->c, &ev)) {
 		if (ev.type == SMTP_CLIENT_EV_READY) {
 			atrn_flush(a);
 			bufferevent_set_timeouts(a->bev, NULL, NULL);
