@@ -20,8 +20,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "util/log.h"
 #include "util/fsutil.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #define COPY_CHUNK 65536
@@ -194,22 +194,6 @@ make_name(const char *host, uint64_t size, char *name, size_t namelen)
 	return k < 0 || (size_t)k >= namelen - o ? -1 : 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = write(fd, p, n);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* Copy len bytes at off of in to out through a 64 KiB buffer (pread: in's
  * file position is not moved). copy_file_range was measured slower here: on
  * ext4 and tmpfs without reflinks it splices page by page, about twice the
@@ -228,7 +212,7 @@ copy_content(int in, off_t off, uint64_t len, int out)
 			continue;
 		if (r == 0)
 			errno = EIO;   /* content shorter than the spool said */
-		if (r <= 0 || write_all(out, chunk, (size_t)r) == -1)
+		if (r <= 0 || write_full(out, chunk, (size_t)r) == -1)
 			goto out;
 		off += r;
 		len -= (uint64_t)r;
@@ -266,7 +250,7 @@ fill_file(int fd, const struct maildir_msg *m, size_t plen, const char **step)
 	int saved;
 
 	*step = "write to";
-	if (write_all(fd, m->prepend ? m->prepend : "", plen) == -1 ||
+	if (write_full(fd, m->prepend ? m->prepend : "", plen) == -1 ||
 	    copy_content(m->content_fd, m->offset, m->length, fd) == -1)
 		goto fail;
 	*step = "fsync a file in";

@@ -192,21 +192,9 @@ static void
 drop_connection(struct job *j)
 {
 	struct atrn *a = j->atrn;
+	bool carried = a && a->busy == j;   /* the ODMR client's connection ends here */
 
-	if (a && a->busy == j) {
-		/* the ODMR client's connection ends with this job */
-		a->busy = NULL;
-		j->atrn = NULL;
-		if (j->bev)
-			bufferevent_free(j->bev);
-		j->bev = NULL;
-		smtp_client_free(j->c);
-		j->c = NULL;
-		j->streaming = false;
-		atrn_lost(a, j->why[0] ? j->why : "connection lost");
-		return;
-	}
-	if (a) {
+	if (a && !carried) {
 		/* still waiting for its turn: leave the line */
 		struct job **pp;
 
@@ -217,14 +205,18 @@ drop_connection(struct job *j)
 			if (!*pp)
 				a->tail = pp;
 		}
-		j->atrn = NULL;
 	}
+	j->atrn = NULL;
+	if (carried)
+		a->busy = NULL;
 	if (j->bev)
 		bufferevent_free(j->bev);
 	j->bev = NULL;
 	smtp_client_free(j->c);
 	j->c = NULL;
 	j->streaming = false;
+	if (carried)
+		atrn_lost(a, j->why[0] ? j->why : "connection lost");
 }
 
 static void start_job(struct job *j);

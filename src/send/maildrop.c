@@ -32,22 +32,6 @@ format_envelope(struct buf *b, const struct maildrop_msg *m)
 	return rc < 0 ? -1 : 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Write and fsync the temporary file. */
 static int
 write_file(const char *tmp, const struct maildrop_msg *m)
@@ -63,8 +47,8 @@ write_file(const char *tmp, const struct maildrop_msg *m)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, MAILDROP_FILE_MODE);
 	if (fd < 0)
 		goto out;
-	if (write_all(fd, env.data, env.len) < 0 || write_all(fd, m->head.p, m->head.len) < 0 ||
-	    write_all(fd, m->body.p, m->body.len) < 0 || fsync(fd) < 0)
+	if (write_full(fd, env.data, env.len) < 0 || write_full(fd, m->head.p, m->head.len) < 0 ||
+	    write_full(fd, m->body.p, m->body.len) < 0 || fsync(fd) < 0)
 		goto out;
 	rc = 0;
 out:

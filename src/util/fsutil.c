@@ -73,3 +73,21 @@ out:
 	errno = saved;
 	return rc;
 }
+
+int
+write_full(int fd, const void *p, size_t n)
+{
+	const char *q = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, q, n);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

@@ -1,5 +1,5 @@
 /* fsutil.h - small durable file-system steps shared by the spool, Maildir
- * delivery and TLS key creation. */
+ * delivery, the maildrop and TLS key creation. */
 #ifndef POSTINO_UTIL_FSUTIL_H
 #define POSTINO_UTIL_FSUTIL_H
 
@@ -12,5 +12,8 @@ int fsync_dir(const char *path);
  * durable by an fsync of its parent, so a crash cannot lose a directory that
  * already holds committed files. 0, or -1 with errno. */
 int mkdir_p(const char *path, mode_t mode);
+/* write(2) all n bytes of p to a blocking fd, resuming after EINTR and short
+ * writes. 0, or -1 with errno. */
+int write_full(int fd, const void *p, size_t n);
 
 #endif
