@@ -68,9 +68,9 @@ struct session {
 	struct auth_job *auth;       /* a password check on a worker */
 	struct event *auth_timer;    /* delays the reply to a failed attempt */
 	char *auth_user;
-	char **atrn;                 /* ATRN accepted: these domains, then the hand-over */
+	char **atrn;                 /* ATRN accepted: these domains; the connection is
+	                                handed over at once, its slot with it */
 	size_t natrn;
-	bool turned;                 /* handed over: the connection's slot goes with it */
 
 	/* the open transaction */
 	struct spool_writer *w;
@@ -644,10 +644,6 @@ free_domains(char **d, size_t n)
 	free(d);
 }
 
-/* The authenticated user may take the mail of the domains [odmr] clients
- * grants its login; the request is all or nothing (450 when one domain is
- * not granted). No domain named: all it is granted. 453 when nothing
- * waits, 451 while another ATRN has one of them. */
 static bool
 atrn_granted(const struct config_odmr_client *cl, const char *domain)
 {
@@ -658,11 +654,25 @@ atrn_granted(const struct config_odmr_client *cl, const char *domain)
 }
 
 static void
+atrn_refuse(struct session *s, char **dom, size_t n, const char *domain, int code,
+    const char *esc, const char *text, const char *reason)
+{
+	log_info("- smtp.atrn session=%lu user=%s%s%s result=refused code=%d reason=%s", s->id,
+	    s->auth_user, domain ? " domain=" : "", domain ? domain : "", code, reason);
+	smtp_server_reject(s->smtp, code, esc, text);
+	free_domains(dom, n);
+}
+
+/* The authenticated user may take the mail of the domains [odmr] clients
+ * grants its login (the configuration checks those are [odmr] domains);
+ * the request is all or nothing (450 when one domain is not granted). No
+ * domain named: all it is granted. 451 while another ATRN has one of them,
+ * 453 when nothing waits. */
+static void
 on_atrn(struct session *s, const struct smtp_event *ev)
 {
-	const struct config *c = s->ctx->cfg;
 	const struct config_odmr_client *cl =
-	    s->auth_user ? config_odmr_client(c, s->auth_user) : NULL;
+	    s->auth_user ? config_odmr_client(s->ctx->cfg, s->auth_user) : NULL;
 	char **dom = NULL;
 	size_t n = 0, waiting = 0, start = 0;
 	struct span a = ev->arg;
@@ -679,39 +689,26 @@ on_atrn(struct session *s, const struct smtp_event *ev)
 			start = i + 1;
 		}
 	if (n == 0) {
-		log_info("- smtp.atrn session=%lu user=%s result=refused code=450 "
-			 "reason=not_an_odmr_client", s->id, s->auth_user);
-		smtp_server_reject(s->smtp, 450, "4.7.1", "ATRN request refused");
+		atrn_refuse(s, dom, n, NULL, 450, "4.7.1", "ATRN request refused",
+		    "not_an_odmr_client");
 		return;
 	}
-	/* every domain granted (else 450) before any is found busy (451) */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < n; i++) {
-			bool bad = pass == 0 ? !atrn_granted(cl, dom[i]) ||
-			        !config_is_odmr_domain(c, dom[i], strlen(dom[i]))
-					     : !s->ctx->remote ||
-			        remote_atrn_busy(s->ctx->remote, dom[i]);
-
-			if (!bad)
-				continue;
-			log_info("- smtp.atrn session=%lu user=%s domain=%s result=refused code=%d "
-				 "reason=%s", s->id, s->auth_user, dom[i], pass ? 451 : 450,
-			    pass ? "busy" : "not_authorized");
-			if (pass)
-				smtp_server_reject(s->smtp, 451, "4.3.0",
-				    "Unable to process ATRN request now");
-			else
-				smtp_server_reject(s->smtp, 450, "4.7.1", "ATRN request refused");
-			free_domains(dom, n);
+	for (size_t i = 0; i < n; i++)
+		if (!atrn_granted(cl, dom[i])) {
+			atrn_refuse(s, dom, n, dom[i], 450, "4.7.1", "ATRN request refused",
+			    "not_authorized");
+			return;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (!s->ctx->remote || remote_atrn_busy(s->ctx->remote, dom[i])) {
+			atrn_refuse(s, dom, n, dom[i], 451, "4.3.0",
+			    "Unable to process ATRN request now", "busy");
 			return;
 		}
 	for (size_t i = 0; i < n; i++)
 		waiting += queue_waiting_for(s->ctx->queue, dom[i]);
 	if (waiting == 0) {
-		log_info("- smtp.atrn session=%lu user=%s result=refused code=453 reason=no_mail",
-		    s->id, s->auth_user);
-		smtp_server_reject(s->smtp, 453, "4.0.0", "You have no mail");
-		free_domains(dom, n);
+		atrn_refuse(s, dom, n, NULL, 453, "4.0.0", "You have no mail", "no_mail");
 		return;
 	}
 	smtp_server_accept(s->smtp, NULL);
@@ -752,7 +749,6 @@ atrn_hand_over(struct session *s)
 	flush_output(s);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	s->bev = NULL;
-	s->turned = true;
 	t->ctx = s->ctx;
 	t->peer = s->peer;
 	s->ctx->nturned++;
@@ -876,7 +872,7 @@ session_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	ctx->nsessions--;
-	if (ctx->on_close && !s->turned)
+	if (ctx->on_close && !s->atrn)
 		ctx->on_close(ctx->on_close_arg, (struct sockaddr *)&s->peer);
 	if (s->data_timer)
 		event_free(s->data_timer);
