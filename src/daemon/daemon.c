@@ -449,18 +449,9 @@ takeover_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 static int
 make_spool_dir(const char *spool)
 {
-	char *parent = xstrdup(spool);
-	char *slash = strrchr(parent, '/');
-	int rc = 0;
-
-	if (slash && slash != parent) {
-		*slash = '\0';
-		rc = mkdir_p(parent, 0755);
-	}
-	free(parent);
-	if (rc == 0 && mkdir(spool, 0700) < 0 && errno != EEXIST)
-		rc = -1;
-	return rc;
+	if (mkdir_parents(spool, 0755) < 0 || (mkdir(spool, 0700) < 0 && errno != EEXIST))
+		return -1;
+	return 0;
 }
 
 /* The directory part of the Maildir pattern before its first %: the place the

@@ -1,8 +1,6 @@
 /* tls.c - OpenSSL contexts and the self-signed development certificate (see tls.h). */
 #include "net/tls.h"
 
-#include "util/fsutil.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -143,19 +141,12 @@ write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert)
 	return 0;
 }
 
-/* Make the directories above path (mode 0755: the key file itself is 0600,
- * and the daemon user must still reach the spool in ./var next to it). */
+/* The directories above path: 0755, as the key file itself is 0600 and the
+ * daemon user must still reach the spool in ./var next to it. */
 static int
 make_parents(const char *path)
 {
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	int n;
-
-	if (!slash || slash == path)
-		return 0;
-	n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-	return n < 0 || (size_t)n >= sizeof dir ? -1 : mkdir_p(dir, 0755);
+	return mkdir_parents(path, 0755);
 }
 
 int

@@ -75,6 +75,23 @@ out:
 }
 
 int
+mkdir_parents(const char *path, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int rc, saved;
+
+	if (!slash || slash == path)
+		return 0;
+	dir = xstrndup(path, (size_t)(slash - path));
+	rc = mkdir_p(dir, mode);
+	saved = errno;
+	free(dir);
+	errno = saved;
+	return rc;
+}
+
+int
 write_full(int fd, const void *p, size_t n)
 {
 	const char *q = p;

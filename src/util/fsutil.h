@@ -12,6 +12,8 @@ int fsync_dir(const char *path);
  * durable by an fsync of its parent, so a crash cannot lose a directory that
  * already holds committed files. 0, or -1 with errno. */
 int mkdir_p(const char *path, mode_t mode);
+/* mkdir_p of the directories above path (path itself is not made). */
+int mkdir_parents(const char *path, mode_t mode);
 /* write(2) all n bytes of p to a blocking fd, resuming after EINTR and short
  * writes. 0, or -1 with errno. */
 int write_full(int fd, const void *p, size_t n);
